@@ -1,0 +1,72 @@
+"""The one settings class: every knob is a ``FRAUDWATCH_*`` environment variable (``.env`` ok).
+
+Library functions take the values they need as arguments; only the command-line front and
+the long-running services read :func:`get_settings`, so tests can pass values directly.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """All configuration of fraudwatch, read from ``FRAUDWATCH_*`` variables and ``.env``."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="FRAUDWATCH_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    data_dir: Path = Field(
+        Path("data"),
+        description="Folder for local state: the generated PAN key, data sets, models, the "
+        "SQLite database.",
+    )
+    pan_key: SecretStr | None = Field(
+        None,
+        description="Secret key for card tokens (HMAC-SHA256). Unset: a random key is "
+        "generated once into `<data_dir>/pan.key`, with a warning.",
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        "INFO", description="Log level of the `fraudwatch` loggers."
+    )
+    seed: int = Field(42, description="Default random seed of the simulator.")
+    fraud_rate: float = Field(
+        0.005, gt=0, lt=0.5, description="Default share of fraudulent transactions simulated."
+    )
+    feed_host: str = Field("127.0.0.1", description="Interface the feed server listens on.")
+    feed_port: int = Field(8100, ge=0, le=65535, description="Port of the feed server.")
+    feed_rate: float = Field(
+        10.0, gt=0, description="Transactions per second the feed server publishes."
+    )
+    feed_retention: int = Field(
+        100_000,
+        gt=0,
+        description="Newest transactions the feed server keeps for cursor readers; older "
+        "ones are reported as `missed`.",
+    )
+    feed_url: str = Field(
+        "http://127.0.0.1:8100",
+        description="Feed to poll: our feed server's base URL or a Jedha-style "
+        "`.../current-transactions` URL.",
+    )
+    require_services: bool = Field(
+        False,
+        description="Tests only: a test whose service (PostgreSQL, Redis, ...) is unreachable "
+        "fails instead of skipping. `.ci/run` sets it.",
+    )
+
+    @property
+    def pan_key_file(self) -> Path:
+        """Where a generated PAN key is kept when ``FRAUDWATCH_PAN_KEY`` is unset."""
+        return self.data_dir / "pan.key"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Return the process-wide settings, read once from the environment."""
+    return Settings()

@@ -1,0 +1,1 @@
+"""Where transactions come from: the simulator, Kaggle-layout CSV files, the live feed."""
