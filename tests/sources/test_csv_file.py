@@ -15,6 +15,7 @@ from fraudwatch.sources.csv_file import (
     read_transactions,
     write_transactions,
 )
+from tests.conftest import KAGGLE_HEAD as KAGGLE_HEAD_PATH
 
 
 def test_reads_the_real_rows_with_index_and_quoted_commas(kaggle_head: Path) -> None:
@@ -108,3 +109,16 @@ def test_writing_nothing_still_writes_the_header(tmp_path: Path) -> None:
     out = tmp_path / "empty.csv"
     assert write_transactions([], out) == 0
     assert list(pd.read_csv(out, index_col=0).columns) == list(KAGGLE_COLUMNS)
+
+
+def test_midnight_only_times_keep_their_time_and_dob_stays_a_date(tmp_path: Path) -> None:
+    frame = next(read_transactions(KAGGLE_HEAD_PATH, limit=3))
+    frame["trans_date_trans_time"] = pd.to_datetime(["2020-01-01", "2020-01-02", "2020-01-03"])
+    frame["dob"] = pd.to_datetime(frame["dob"])
+    out = tmp_path / "midnight.csv"
+    write_transactions([frame], out)
+    back = pd.read_csv(out, index_col=0, dtype=str)
+    assert list(back["trans_date_trans_time"]) == [
+        "2020-01-01 00:00:00", "2020-01-02 00:00:00", "2020-01-03 00:00:00"
+    ]  # fmt: skip
+    assert back["dob"].str.fullmatch(r"\d{4}-\d{2}-\d{2}").all()

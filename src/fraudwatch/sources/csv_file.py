@@ -84,6 +84,17 @@ def count_rows(path: str | Path) -> int:
         return max(sum(1 for _ in csv.reader(handle)) - 1, 0)
 
 
+def _pinned_time_formats(frame: pd.DataFrame) -> pd.DataFrame:
+    """Date-time columns as Kaggle text: pandas alone drops the time when all are midnight."""
+    formats = {"trans_date_trans_time": "%Y-%m-%d %H:%M:%S", "dob": "%Y-%m-%d"}
+    pinned = {
+        name: frame[name].dt.strftime(text_format)
+        for name, text_format in formats.items()
+        if pd.api.types.is_datetime64_any_dtype(frame[name].dtype)
+    }
+    return frame.assign(**pinned) if pinned else frame.copy(deep=False)
+
+
 def write_transactions(
     frames: Iterable[pd.DataFrame], path: str | Path, *, with_scenario: bool = True
 ) -> int:
@@ -104,7 +115,7 @@ def write_transactions(
                 if with_scenario and SCENARIO_COLUMN in frame:
                     columns.append(SCENARIO_COLUMN)
                 handle.write(",".join(["", *columns]) + "\n")
-            out = frame.loc[:, columns].copy(deep=False)
+            out = _pinned_time_formats(frame.loc[:, columns])
             out.index = pd.RangeIndex(written, written + len(out))
             out.to_csv(handle, header=False, index=True, lineterminator="\n")
             written += len(out)
