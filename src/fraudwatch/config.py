@@ -70,3 +70,13 @@ class Settings(BaseSettings):
 def get_settings() -> Settings:
     """Return the process-wide settings, read once from the environment."""
     return Settings()
+
+
+def settings_table() -> str:
+    """The configuration table of the README (Markdown), generated from :class:`Settings`."""
+    rows = ["| variable | default | meaning |", "|---|---|---|"]
+    for name, info in Settings.model_fields.items():
+        default = info.default
+        shown = "(unset)" if default is None else f"`{default}`"
+        rows.append(f"| `FRAUDWATCH_{name.upper()}` | {shown} | {info.description} |")
+    return "\n".join(rows)
