@@ -1,0 +1,91 @@
+"""Merchant risk for the online engine: labels become usable only once older than the delay.
+
+Labels wait in a per-merchant pending list (sorted by event time) until every future query
+is at least the label delay after them; they are then folded into per-merchant totals, so
+memory holds only the last ``delay`` worth of labels.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from fraudwatch.features.kernel import FloatArray, IntArray, merchant_risk
+
+
+class MerchantLabels:
+    """Per-merchant matured label totals plus the labels still inside the delay."""
+
+    def __init__(self, label_delay_ms: int) -> None:
+        self.label_delay_ms = label_delay_ms
+        self._codes: dict[str, int] = {}
+        self._frauds = np.zeros(0)
+        self._labelled = np.zeros(0)
+        self._pending: dict[int, tuple[IntArray, FloatArray]] = {}
+        self._horizon_ms = np.iinfo(np.int64).min // 2
+
+    def codes(self, merchants: pd.Series) -> IntArray:
+        """Stable integer codes of merchant names (new names get new codes)."""
+        unique, inverse = np.unique(
+            merchants.to_numpy(dtype=object).astype(str), return_inverse=True
+        )
+        codes = np.empty(len(unique), dtype=np.int64)
+        for number, name in enumerate(unique):
+            code = self._codes.get(name)
+            if code is None:
+                code = self._codes[name] = len(self._codes)
+            codes[number] = code
+        if len(self._codes) > len(self._frauds):
+            extra = max(len(self._codes) - len(self._frauds), len(self._frauds))
+            self._frauds = np.concatenate((self._frauds, np.zeros(extra)))
+            self._labelled = np.concatenate((self._labelled, np.zeros(extra)))
+        return codes[inverse]
+
+    def learn(self, merchants: IntArray, t_ms: IntArray, labels: FloatArray) -> None:
+        """Record labelled events; each counts for queries at least the delay after it."""
+        known = ~np.isnan(labels)
+        merchants, t_ms, labels = merchants[known], t_ms[known], labels[known]
+        matured = t_ms < self._horizon_ms
+        np.add.at(self._frauds, merchants[matured], labels[matured])
+        np.add.at(self._labelled, merchants[matured], 1.0)
+        merchants, t_ms, labels = merchants[~matured], t_ms[~matured], labels[~matured]
+        for code in np.unique(merchants):
+            mine = merchants == code
+            old_t, old_labels = self._pending.get(int(code), (np.zeros(0, np.int64), np.zeros(0)))
+            times = np.concatenate((old_t, t_ms[mine]))
+            values = np.concatenate((old_labels, labels[mine]))
+            order = np.argsort(times, kind="stable")
+            self._pending[int(code)] = (times[order], values[order])
+
+    def risk(self, merchants: IntArray, t_ms: IntArray, prior: float) -> FloatArray:
+        """Smoothed fraud rate of each row's merchant from labels older than the delay."""
+        if len(t_ms):
+            self._mature(int(t_ms.min()) - self.label_delay_ms)
+        frauds = self._frauds[merchants].copy()
+        labelled = self._labelled[merchants].copy()
+        cutoff = t_ms - self.label_delay_ms
+        for code in np.unique(merchants):
+            pending = self._pending.get(int(code))
+            if pending is None:
+                continue
+            mine = merchants == code
+            upto = np.searchsorted(pending[0], cutoff[mine], side="left")
+            frauds[mine] += np.concatenate(([0.0], np.cumsum(pending[1])))[upto]
+            labelled[mine] += upto
+        return merchant_risk(frauds, labelled, prior)
+
+    def _mature(self, horizon_ms: int) -> None:
+        """Fold pending labels older than ``horizon_ms`` into the totals (queries only move on)."""
+        if horizon_ms <= self._horizon_ms:
+            return
+        self._horizon_ms = horizon_ms
+        for code in list(self._pending):
+            times, values = self._pending[code]
+            split = int(np.searchsorted(times, horizon_ms, side="left"))
+            if split:
+                self._frauds[code] += values[:split].sum()
+                self._labelled[code] += split
+                if split == len(times):
+                    del self._pending[code]
+                else:
+                    self._pending[code] = (times[split:], values[split:])
