@@ -1,0 +1,1 @@
+"""Training, evaluation, the model registry and the scorer (probability, decision, reasons)."""

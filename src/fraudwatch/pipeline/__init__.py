@@ -1,0 +1,1 @@
+"""The streaming pipeline's stages: prepare (validate + tokenize), then features, score, sinks."""
