@@ -77,12 +77,14 @@ def cumsum_before(values: FloatArray, starts: IntArray, bases: FloatArray) -> Fl
     bits whichever engine (and whatever batch boundaries) produced them.
     """
     out = np.empty_like(values)
-    for number in range(len(starts) - 1):
-        first, end = starts[number], starts[number + 1]
-        if end == first:
-            continue
-        chunk = np.concatenate((bases[number : number + 1], values[first : end - 1]))
-        out[first:end] = np.cumsum(chunk, axis=0)
+    lengths = np.diff(starts)
+    by_length = np.argsort(-lengths, kind="stable")  # longest first: active ones are a prefix
+    firsts, lengths = starts[:-1][by_length], lengths[by_length]
+    out[firsts[lengths > 0]] = bases[by_length][lengths > 0]
+    descending = -lengths
+    for step in range(1, int(lengths.max(initial=0))):
+        rows = firsts[: np.searchsorted(descending, -step, side="left")] + step
+        out[rows] = out[rows - 1] + values[rows - 1]  # one sequential addition per segment
     return out
 
 

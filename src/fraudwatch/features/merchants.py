@@ -26,11 +26,9 @@ class MerchantLabels:
 
     def codes(self, merchants: pd.Series) -> IntArray:
         """Stable integer codes of merchant names (new names get new codes)."""
-        unique, inverse = np.unique(
-            merchants.to_numpy(dtype=object).astype(str), return_inverse=True
-        )
+        inverse, unique = pd.factorize(merchants.astype(str))
         codes = np.empty(len(unique), dtype=np.int64)
-        for number, name in enumerate(unique):
+        for number, name in enumerate(unique.tolist()):
             code = self._codes.get(name)
             if code is None:
                 code = self._codes[name] = len(self._codes)

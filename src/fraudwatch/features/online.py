@@ -173,7 +173,7 @@ class OnlineFeatures:
     # -- card slots --------------------------------------------------------------------
 
     def _slots_for(self, tokens: np.ndarray) -> IntArray:
-        unique, inverse = np.unique(tokens, return_inverse=True)
+        inverse, unique = pd.factorize(tokens)
         slots = np.empty(len(unique), dtype=np.int64)
         for number, token in enumerate(unique.tolist()):
             slot = self._slots.get(token)

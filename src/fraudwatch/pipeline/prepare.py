@@ -6,16 +6,21 @@ per-card history) and ``masked_pan`` (for people), never ``cc_num``.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import queue
+import threading
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
+import numpy as np
 import pandas as pd
 
 from fraudwatch.privacy import card_tokens, mask_pan
 from fraudwatch.schema import Rejection, validate_batch
 from fraudwatch.sources.csv_file import DEFAULT_CHUNK_ROWS, read_transactions
 
+T = TypeVar("T")
 CARD_TOKEN = "card_token"
 MASKED_PAN = "masked_pan"
 
@@ -32,13 +37,12 @@ def prepare_batch(raw: pd.DataFrame | list[dict[str, object]], key: bytes) -> Pr
     """Validate a raw batch and tokenize its card numbers (the PAN column is dropped)."""
     result = validate_batch(raw)
     valid = result.valid
-    pans = valid["cc_num"].astype(str)
-    tokens = card_tokens(pans, key)
-    unique = dict.fromkeys(pans)
-    masks = {pan: mask_pan(pan) for pan in unique}
+    codes, pans = pd.factorize(valid["cc_num"])  # each distinct card is hashed once
+    tokens = card_tokens(pans.astype(str), key)
+    masks = np.array([mask_pan(pan) for pan in pans.astype(str)], dtype=object)
     valid = valid.drop(columns=["cc_num"])
-    valid.insert(1, CARD_TOKEN, tokens)
-    valid.insert(2, MASKED_PAN, pans.map(masks).to_numpy(dtype=object))
+    valid.insert(1, CARD_TOKEN, tokens[codes] if len(codes) else np.array([], dtype=object))
+    valid.insert(2, MASKED_PAN, masks[codes] if len(codes) else np.array([], dtype=object))
     return PreparedBatch(valid, result.rejected)
 
 
@@ -48,3 +52,46 @@ def read_prepared(
     """Prepared chunks of a Kaggle-layout CSV file, in file order."""
     for chunk in read_transactions(path, chunk_rows=chunk_rows):
         yield prepare_batch(chunk, key)
+
+
+_DONE = object()
+
+
+def prefetched(items: Iterable[T], depth: int = 2) -> Iterator[T]:
+    """Produce ``items`` in a background thread, ``depth`` ahead of the consumer.
+
+    Reading and validating the next chunk (pandas, mostly holding the GIL) then overlaps
+    with scoring the current one (LightGBM, which releases it). Errors are re-raised in
+    the consumer; stopping early stops the producer.
+    """
+    slots: queue.Queue[object] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for item in items:
+                while not stop.is_set():
+                    try:
+                        slots.put(item, timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            slots.put(_DONE)
+        except BaseException as error:  # handed to the consumer, which re-raises it
+            slots.put(error)
+
+    worker = threading.Thread(target=produce, name="fraudwatch-prefetch", daemon=True)
+    worker.start()
+    try:
+        while True:
+            item = slots.get()
+            if item is _DONE:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item  # type: ignore[misc]
+    finally:
+        stop.set()
+        worker.join(timeout=5)
