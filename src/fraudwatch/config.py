@@ -10,7 +10,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -18,7 +18,12 @@ class Settings(BaseSettings):
     """All configuration of fraudwatch, read from ``FRAUDWATCH_*`` variables and ``.env``."""
 
     model_config = SettingsConfigDict(
-        env_prefix="FRAUDWATCH_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+        env_prefix="FRAUDWATCH_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        validate_by_name=True,  # Settings(database_url=...) works beside the env aliases
+        validate_by_alias=True,
     )
 
     data_dir: Path = Field(
@@ -53,6 +58,14 @@ class Settings(BaseSettings):
         "http://127.0.0.1:8100",
         description="Feed to poll: our feed server's base URL or a Jedha-style "
         "`.../current-transactions` URL.",
+    )
+    database_url: str | None = Field(
+        None,
+        validation_alias=AliasChoices("FRAUDWATCH_DATABASE_URL", "NEON_DB_URI"),
+        repr=False,  # it may carry a password
+        description="SQLAlchemy URL of the store. Unset: a SQLite file (WAL) "
+        "`<data_dir>/fraudwatch.db`. `postgres://` and `postgresql://` URLs (e.g. Neon's) use "
+        "psycopg 3. `NEON_DB_URI` is accepted too.",
     )
     require_services: bool = Field(
         False,

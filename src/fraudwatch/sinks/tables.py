@@ -1,0 +1,107 @@
+"""The store's tables (SQLAlchemy Core), the one description the code and migrations share.
+
+The ``decisions`` table mirrors :data:`fraudwatch.pipeline.decision.DECISION_COLUMNS` plus
+``inserted_at`` (a test holds them together); it has a card token and a masked PAN, never
+the PAN. Alembic revisions under ``fraudwatch/migrations/versions`` create exactly this
+metadata (a test compares them).
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+#: Deterministic constraint and index names, so migrations can refer to them.
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
+
+#: Integer surrogate key: BIGINT on Postgres, INTEGER (the rowid alias) on SQLite.
+Id = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+
+def _now() -> sa.sql.functions.now:
+    return sa.func.now()  # CURRENT_TIMESTAMP on SQLite (UTC), now() on Postgres
+
+
+decisions = sa.Table(
+    "decisions",
+    metadata,
+    sa.Column("trans_num", sa.Text(), primary_key=True),
+    sa.Column("card_token", sa.Text(), nullable=False, index=True),
+    sa.Column("masked_pan", sa.Text(), nullable=False),
+    sa.Column("event_time", sa.DateTime(), nullable=False, index=True),  # naive UTC
+    sa.Column("amount", sa.Float(), nullable=False),
+    sa.Column("merchant", sa.Text(), nullable=False),
+    sa.Column("category", sa.Text(), nullable=False, index=True),
+    sa.Column("state", sa.Text(), nullable=True),
+    sa.Column("fraud_probability", sa.Float(), nullable=False),
+    sa.Column("risk_level", sa.Text(), nullable=False),
+    sa.Column("decision", sa.SmallInteger(), nullable=False),
+    sa.Column("threshold", sa.Float(), nullable=False),
+    sa.Column("model_version", sa.Text(), nullable=False),
+    sa.Column("reasons", sa.Text(), nullable=False),  # JSON list of sentences
+    sa.Column("latency_ms", sa.Float(), nullable=False),
+    sa.Column("source", sa.Text(), nullable=False),
+    # When this row was last written: a replay that rewrites the row refreshes it.
+    sa.Column("inserted_at", sa.DateTime(timezone=True), nullable=False, server_default=_now()),
+)
+
+alerts = sa.Table(
+    "alerts",
+    metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column("trans_num", sa.Text(), nullable=False, unique=True),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=_now()),
+    sa.Column("risk_level", sa.Text(), nullable=False),
+    sa.Column("fraud_probability", sa.Float(), nullable=False),
+    sa.Column("status", sa.Text(), nullable=False, server_default="open"),
+    sa.Column("channel", sa.Text(), nullable=True),
+    sa.Column("delivered_at", sa.DateTime(timezone=True), nullable=True),
+)
+
+labels = sa.Table(
+    "labels",
+    metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column("trans_num", sa.Text(), nullable=False, index=True),
+    sa.Column("is_fraud", sa.SmallInteger(), nullable=False),
+    sa.Column("analyst", sa.Text(), nullable=False),
+    sa.Column("note", sa.Text(), nullable=True),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=_now()),
+)
+
+dead_letter = sa.Table(
+    "dead_letter",
+    metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("source", sa.Text(), nullable=False),
+    sa.Column("reason", sa.Text(), nullable=False),
+    sa.Column("record", sa.Text(), nullable=False),  # JSON of the raw record, card masked
+)
+
+model_versions = sa.Table(
+    "model_versions",
+    metadata,
+    sa.Column("version", sa.Text(), primary_key=True),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=_now()),
+    sa.Column("metadata", sa.Text(), nullable=False),  # JSON object
+    sa.Column("is_champion", sa.Boolean(), nullable=False, server_default=sa.false()),
+)
+
+checkpoints = sa.Table(
+    "checkpoints",
+    metadata,
+    sa.Column("source_id", sa.Text(), primary_key=True),
+    sa.Column("position", sa.Text(), nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False, server_default=_now()),
+)
+
+#: Every table of the store, in creation order.
+TABLE_NAMES: tuple[str, ...] = tuple(metadata.tables)

@@ -1,0 +1,108 @@
+"""The card number never reaches the database, whatever table or text column one looks in."""
+
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import sqlalchemy as sa
+
+from fraudwatch.pipeline.decision import make_decisions
+from fraudwatch.pipeline.prepare import prepare_batch
+from fraudwatch.sinks import Store, dead_letters
+
+_DIGIT_RUNS = re.compile(r"\d[\d -]{6,}\d")
+
+
+def _fake_scores(n: int, seed: int = 7) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    probability = rng.random(n)
+    return pd.DataFrame(
+        {
+            "fraud_probability": probability,
+            "decision": (probability >= 0.9).astype(np.int64),
+            "risk_level": np.where(probability >= 0.9, "HIGH", "LOW"),
+            "top_reasons": np.where(probability >= 0.45, "7 transactions in 1h; night", ""),
+        }
+    )
+
+
+def _text_values(store: Store) -> dict[str, list[str]]:
+    """Every non-null value of every text column of every table, read with SQL."""
+    found: dict[str, list[str]] = {}
+    inspector = sa.inspect(store.engine)
+    with store.engine.connect() as conn:
+        for table in inspector.get_table_names():
+            for column in inspector.get_columns(table):
+                if not isinstance(column["type"], sa.String):
+                    continue
+                query = sa.text(f'SELECT "{column["name"]}" FROM "{table}"')
+                values = [v for v in conn.execute(query).scalars() if v is not None]
+                found[f"{table}.{column['name']}"] = [str(v) for v in values]
+    return found
+
+
+def test_no_card_number_in_any_text_column(store: Store, kaggle_head: Path, pan_key: bytes) -> None:
+    raw = pd.read_csv(kaggle_head, index_col=0, dtype={"cc_num": str})
+    pans = set(raw["cc_num"])
+    broken = raw.iloc[:40].copy()  # rejected records carry their (masked) card to the dead letter
+    broken["amt"] = -1.0
+    broken["trans_num"] = broken["trans_num"] + "-bad"
+    broken.iloc[:5, broken.columns.get_loc("merchant")] = "paid with " + broken["cc_num"].iloc[:5]
+    prepared = prepare_batch(pd.concat([raw, broken], ignore_index=True), pan_key)
+    assert len(prepared.transactions) == len(raw) and len(prepared.rejected) == 40
+
+    decisions = make_decisions(
+        prepared.transactions,
+        _fake_scores(len(prepared.transactions)),
+        model_version="test-model",
+        threshold=0.9,
+        received_at=time.time(),
+        source="kaggle_head",
+    )
+    letters = dead_letters(prepared.rejected, source="kaggle_head")
+    for start in range(0, len(decisions), 1_000):
+        store.write_batch(
+            decisions.iloc[start : start + 1_000],
+            letters if start == 0 else (),
+            checkpoint=("kaggle_head", str(start)),
+        )
+    store.add_label(str(raw["trans_num"].iloc[0]), True, "analyst")
+    store.record_model_version("test-model", {"threshold": 0.9}, champion=True)
+    assert store.count("decisions") == len(raw)
+    assert store.count("dead_letter") == 40
+    assert store.count("alerts") > 0
+
+    text = _text_values(store)
+    assert {"decisions.masked_pan", "dead_letter.record", "alerts.trans_num"} <= set(text)
+    assert any("******" in value for value in text["decisions.masked_pan"])
+    for where, values in text.items():
+        runs = {re.sub(r"[ -]", "", run) for value in values for run in _DIGIT_RUNS.findall(value)}
+        leaked = {pan for pan in pans for run in runs if pan in run}
+        assert not leaked, f"{len(leaked)} card numbers found in {where}"
+
+
+def test_no_card_number_in_the_sqlite_files(
+    tmp_path: Path, kaggle_head: Path, pan_key: bytes
+) -> None:
+    raw = pd.read_csv(kaggle_head, index_col=0, dtype={"cc_num": str}, nrows=1_000)
+    prepared = prepare_batch(raw, pan_key)
+    decisions = make_decisions(
+        prepared.transactions,
+        _fake_scores(len(prepared.transactions)),
+        model_version="m",
+        threshold=0.9,
+        received_at=time.time(),
+        source="kaggle_head",
+    )
+    path = tmp_path / "raw.db"
+    with Store(f"sqlite:///{path}") as store:
+        store.upgrade()
+        store.write_batch(decisions)
+        data = b"".join(p.read_bytes() for p in tmp_path.glob("raw.db*"))  # db + WAL
+    assert len(data) > 100_000
+    assert b"******" in data
+    assert not [pan for pan in set(raw["cc_num"]) if pan.encode() in data]
