@@ -225,6 +225,6 @@ def train_model(
     return ModelBundle(model=model, baseline=baseline, reference=reference, metadata=metadata)
 
 
-def default_model_dir(data_dir: Path) -> Path:
-    """Where models go when no folder is given."""
-    return data_dir / "models" / "latest"
+def default_model_dir(data_dir: Path, version: str) -> Path:
+    """Where a model goes when no folder is given: ``models/<version>`` in the data folder."""
+    return data_dir / "models" / version

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -33,7 +33,7 @@ class PreparedBatch:
     rejected: list[Rejection] = field(default_factory=list)
 
 
-def prepare_batch(raw: pd.DataFrame | list[dict[str, object]], key: bytes) -> PreparedBatch:
+def prepare_batch(raw: pd.DataFrame | Sequence[Mapping[str, Any]], key: bytes) -> PreparedBatch:
     """Validate a raw batch and tokenize its card numbers (the PAN column is dropped)."""
     result = validate_batch(raw)
     valid = result.valid

@@ -1,0 +1,237 @@
+"""Live commands: serve the feed, poll it, and the live demo."""
+
+from __future__ import annotations
+
+import threading
+from datetime import date, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.console import Console
+
+from fraudwatch.cli.common import app, console, pan_key, stop_on_signals
+from fraudwatch.config import get_settings
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    import pandas as pd
+
+
+def _feed_source(source: str, customers: int, seed: int, start: date) -> Iterator[pd.DataFrame]:
+    """Frames for the feed: a Kaggle-layout file, or the endless simulator from ``start``."""
+    if source == "simulator":
+        from fraudwatch.sources.simulator import SimulatorConfig
+        from fraudwatch.sources.simulator import simulate as run_simulator
+
+        return run_simulator(SimulatorConfig(customers=customers, seed=seed), start, None)
+    from fraudwatch.sources.csv_file import read_transactions
+
+    path = Path(source)
+    if not path.is_file():
+        raise typer.BadParameter(
+            f"{source!r} is neither 'simulator' nor a CSV file", param_hint="--source"
+        )
+    return read_transactions(path)
+
+
+@app.command()
+def feed(
+    source: Annotated[
+        str, typer.Option(help="A Kaggle-layout CSV file, or 'simulator'.")
+    ] = "simulator",
+    host: Annotated[
+        str | None, typer.Option(help="Interface [default: FRAUDWATCH_FEED_HOST].")
+    ] = None,
+    port: Annotated[int | None, typer.Option(help="Port [default: FRAUDWATCH_FEED_PORT].")] = None,
+    rate: Annotated[
+        float | None,
+        typer.Option(min=0.001, help="Transactions per second [default: FRAUDWATCH_FEED_RATE]."),
+    ] = None,
+    customers: Annotated[int, typer.Option(min=1, help="Card holders (simulator source).")] = 1000,
+    seed: Annotated[int | None, typer.Option(help="Seed (simulator source).")] = None,
+) -> None:
+    """Serve a live transaction feed compatible with the Jedha /current-transactions API.
+
+    Endpoints: GET /current-transactions[?n=K] (a JSON string of a split-orient DataFrame, as
+    Jedha answers), GET /v1/transactions?after=CURSOR&limit=K (plain JSON with a cursor: no
+    gaps, no repeats), GET /health.
+    """
+    from fraudwatch.sources.feed_server import serve_feed
+
+    settings = get_settings()
+    frames = _feed_source(source, customers, settings.seed if seed is None else seed, date.today())
+    try:
+        serve_feed(
+            frames,
+            host=host or settings.feed_host,
+            port=settings.feed_port if port is None else port,
+            rate=rate or settings.feed_rate,
+            retention=settings.feed_retention,
+        )
+    except KeyboardInterrupt:
+        console.print("feed stopped")
+
+
+def _amount(value: object) -> str:
+    """An amount with cents, or the raw value when it is not a number."""
+    try:
+        return f"{float(str(value)):.2f}"
+    except ValueError:
+        return str(value)
+
+
+def _print_transactions(out: Console, batch: pd.DataFrame, key: bytes) -> tuple[int, int]:
+    """One line per received transaction: masked card, its token, category, amount, label."""
+    from fraudwatch.privacy import card_token, mask_pan
+
+    frauds = 0
+    for record in batch.to_dict("records"):
+        pan = str(record.get("cc_num"))
+        is_fraud = str(record.get("is_fraud")) == "1"
+        frauds += is_fraud
+        out.print(
+            f"{mask_pan(pan):>19}  {card_token(pan, key)[:10]}  {record.get('category')!s:<14} "
+            f"{_amount(record.get('amt')):>9}  {str(record.get('merchant'))[:34]:<34}"
+            + ("  [bold red]FRAUD[/]" if is_fraud else "")
+        )
+    return len(batch), frauds
+
+
+def _poll_until_stopped(url: str, stop: threading.Event, limit: int | None, out: Console) -> None:
+    """Poll a feed and print what arrives until ``stop`` is set or ``limit`` rows came."""
+    from fraudwatch.sources.feed_client import FeedClient
+
+    key = pan_key()
+    received = frauds = 0
+    with FeedClient(url) as client:
+        mode = "cursor API" if client.supports_cursor() else "Jedha /current-transactions"
+        out.print(f"polling {url} ({mode}); Ctrl-C stops\n")
+        out.print(f"{'card (masked)':>19}  {'token':<10}  {'category':<14} {'amount':>9}  merchant")
+        for batch in client.poll(interval=0.5, stop=stop):
+            rows, fraud_rows = _print_transactions(out, batch, key)
+            received, frauds = received + rows, frauds + fraud_rows
+            if limit is not None and received >= limit:
+                break
+    out.print(f"\nreceived {received:,} transactions, {frauds:,} labelled fraud")
+
+
+@app.command()
+def poll(
+    url: Annotated[
+        str | None,
+        typer.Option(
+            help="Feed URL: ours, or a Jedha .../current-transactions URL unchanged "
+            "[default: FRAUDWATCH_FEED_URL]."
+        ),
+    ] = None,
+    limit: Annotated[int | None, typer.Option(min=1, help="Stop after this many rows.")] = None,
+) -> None:
+    """Poll a live feed and print each new transaction (card masked) as it arrives."""
+    out = Console(soft_wrap=True)
+    _poll_until_stopped(url or get_settings().feed_url, stop_on_signals(), limit, out)
+
+
+@app.command()
+def demo(
+    duration: Annotated[
+        float | None, typer.Option(help="Stop after this many seconds [default: until Ctrl-C].")
+    ] = None,
+    port: Annotated[
+        int | None, typer.Option(help="Feed port [default: FRAUDWATCH_FEED_PORT].")
+    ] = None,
+    rate: Annotated[float, typer.Option(min=0.1, help="Transactions per second.")] = 5.0,
+) -> None:
+    """Start the simulated live feed and show what a client polling it receives."""
+    from fraudwatch.sources.feed_server import running_feed_server
+
+    settings = get_settings()
+    stop = stop_on_signals()
+    frames = _feed_source("simulator", 300, settings.seed, date.today() - timedelta(days=1))
+    out = Console(soft_wrap=True)
+    with running_feed_server(
+        frames,
+        host=settings.feed_host,
+        port=settings.feed_port if port is None else port,
+        rate=rate,
+        retention=settings.feed_retention,
+    ) as base_url:
+        out.print(f"[bold green]Live feed[/]  {base_url}/current-transactions  (Jedha-compatible)")
+        out.print(f"[bold green]Cursor API[/] {base_url}/v1/transactions?after=0&limit=100")
+        if duration is not None:
+            timer = threading.Timer(duration, stop.set)
+            timer.daemon = True
+            timer.start()
+        _poll_until_stopped(base_url, stop, None, out)
+
+
+@app.command()
+def run(
+    source: Annotated[
+        str, typer.Option(help="A Kaggle-layout CSV file, an http(s) feed URL, or 'simulator'.")
+    ],
+    model_dir: Annotated[
+        Path | None, typer.Option(help="Model folder [default: the champion].")
+    ] = None,
+    database_url: Annotated[
+        str | None,
+        typer.Option(help="Database [default: FRAUDWATCH_DATABASE_URL or SQLite in DATA_DIR]."),
+    ] = None,
+    rate: Annotated[
+        float | None,
+        typer.Option(min=0.001, help="Replay rate in tx/s [default: as fast as possible]."),
+    ] = None,
+    batch_size: Annotated[int, typer.Option(min=1, help="Most records per micro-batch.")] = 1000,
+) -> None:
+    """Run the streaming pipeline: source → validate → tokenize → features → score → store.
+
+    A file source ends when the file is consumed (summary printed); a URL or the simulator
+    runs until Ctrl-C / SIGTERM, which flush the current batch. The source position is
+    stored with each batch, so a restart resumes where the last run stopped.
+    """
+    from fraudwatch.model.registry import ModelNotFoundError, champion_dir
+    from fraudwatch.pipeline.inputs import open_input
+    from fraudwatch.pipeline.runner import Runner
+    from fraudwatch.pipeline.service import ScoringService
+    from fraudwatch.sinks.store import Store
+    from fraudwatch.sinks.store import database_url as resolve_url
+
+    settings = get_settings()
+    try:
+        service = ScoringService.from_model_dir(
+            model_dir or champion_dir(settings.data_dir), pan_key()
+        )
+        pipeline_input = open_input(source, rate=rate, seed=settings.seed)
+    except (ModelNotFoundError, FileNotFoundError) as error:
+        console.print(f"[red]{error}[/]")
+        raise typer.Exit(code=1) from error
+    store = Store(resolve_url(database_url or settings.database_url, settings.data_dir))
+    store.upgrade()
+    store.record_model_version(service.model_version, service.bundle.metadata)
+    runner = Runner(
+        service, store, pipeline_input, max_batch=batch_size, state_dir=settings.data_dir / "state"
+    )
+    summary = runner.run(stop_on_signals())
+    store.close()
+    if summary.resumed_from is not None:
+        console.print(f"resumed from position {summary.resumed_from}")
+    console.print(summary.line())
+
+
+db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+
+@db_app.command("upgrade")
+def db_upgrade(
+    database_url: Annotated[
+        str | None,
+        typer.Option(help="Database [default: FRAUDWATCH_DATABASE_URL or SQLite in DATA_DIR]."),
+    ] = None,
+) -> None:
+    """Create or migrate the database tables to the newest schema (Alembic)."""
+    from fraudwatch.sinks.store import upgrade_database
+
+    shown = upgrade_database(database_url or get_settings().database_url)
+    console.print(f"database {shown} is up to date")
