@@ -67,6 +67,13 @@ class Settings(BaseSettings):
         "`<data_dir>/fraudwatch.db`. `postgres://` and `postgresql://` URLs (e.g. Neon's) use "
         "psycopg 3. `NEON_DB_URI` is accepted too.",
     )
+    api_keys: SecretStr | None = Field(
+        None,
+        description="Comma-separated keys the scoring API accepts in `X-API-Key`. Unset: the "
+        "API is open (with a warning); `fraudwatch demo` makes one and prints it.",
+    )
+    api_host: str = Field("127.0.0.1", description="Interface the scoring API listens on.")
+    api_port: int = Field(8000, ge=0, le=65535, description="Port of the scoring API.")
     require_services: bool = Field(
         False,
         description="Tests only: a test whose service (PostgreSQL, Redis, ...) is unreachable "

@@ -46,11 +46,12 @@ _TEXT_OPTIONAL = ("first", "last", "street", "city", "state", "zip", "job")
 _COORDINATES = {"lat": 90.0, "long": 180.0, "merch_lat": 90.0, "merch_long": 180.0}
 _CURRENT_TIME_RANGE_MS = (946_684_800_000, 4_102_444_800_000)  # 2000-01-01 .. 2100-01-01
 _OLDEST_DOB = pd.Timestamp("1900-01-01")
-_PAN_PATTERN = r"\d{8,19}"
+_PAN_PATTERN = r"[0-9]{8,19}"  # ASCII digits: a PAN in other scripts is no PAN
 _DATE_TIME_PATTERN = (
-    r"\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?)?(Z|[+-]\d{2}:?\d{2})?"
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}([ T][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,9})?)?)?"
+    r"(Z|[+-][0-9]{2}:?[0-9]{2})?"
 )
-_DATE_PATTERN = r"\d{4}-\d{2}-\d{2}"
+_DATE_PATTERN = r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
 #: Columns of a validated batch, in order; ``SCENARIO_COLUMN`` follows when the input has it.
 VALID_COLUMNS: tuple[str, ...] = (EVENT_TIME, *KAGGLE_COLUMNS)
 
@@ -166,9 +167,8 @@ def _to_text(series: pd.Series) -> pd.Series:
 
 def _card_numbers(series: pd.Series) -> pd.Series:
     """Card numbers as digit strings; integral floats are accepted, other floats are not."""
-    if pd.api.types.is_float_dtype(series.dtype):
-        integral = series.notna() & (series % 1 == 0)
-        return series.where(integral).astype("Int64").astype("string")
+    if pd.api.types.is_float_dtype(series.dtype):  # per value: beyond int64 is no card either
+        series = series.astype(object)
     if series.dtype == object:
 
         def one(value: Any) -> Any:
@@ -222,7 +222,9 @@ def _as_frame(batch: pd.DataFrame | Sequence[Mapping[str, Any]]) -> pd.DataFrame
     if isinstance(batch, pd.DataFrame):
         return batch
     records = [dict(record) for record in batch]
-    return pd.DataFrame(records, index=pd.RangeIndex(len(records)))
+    # object columns: each value is judged on its own, never by what its neighbours made
+    # pandas infer (an int beside a float or a missing value would become "5.0")
+    return pd.DataFrame(records, index=pd.RangeIndex(len(records)), dtype=object)
 
 
 def _event_times(frame: pd.DataFrame, problems: _Problems) -> pd.Series:
@@ -265,18 +267,33 @@ def _event_times(frame: pd.DataFrame, problems: _Problems) -> pd.Series:
 
 
 def validate_batch(batch: pd.DataFrame | Sequence[Mapping[str, Any]]) -> ValidatedBatch:
-    """Split a batch into typed valid records and rejections that name every bad field."""
+    """Split a batch into typed valid records and rejections that name every bad field.
+
+    A few plain records (an API call) are checked value by value instead
+    (:mod:`fraudwatch.schema_scalar`: same rules, same result, no pandas overhead).
+    """
+    from fraudwatch import schema_scalar  # it builds on this module
+
+    if not isinstance(batch, pd.DataFrame) and schema_scalar.eligible(batch):
+        return schema_scalar.validate_small(batch)
+    return validate_batch_vectorised(batch)
+
+
+def validate_batch_vectorised(batch: pd.DataFrame | Sequence[Mapping[str, Any]]) -> ValidatedBatch:
+    """:func:`validate_batch` with pandas, whatever the size: the reference implementation."""
     frame = _as_frame(batch)
     n = len(frame)
     problems = _Problems(n)
     out: dict[str, Any] = {}
 
-    def column(name: str, required: bool) -> pd.Series | None:
-        if name in frame:
-            return frame[name]
-        if required:
+    def column(name: str) -> tuple[pd.Series, np.ndarray] | None:
+        """A required column and where it is blank (reported); None when it is absent."""
+        if name not in frame:
             problems.add(name, np.ones(n, dtype=bool), "missing column")
-        return None
+            return None
+        blank = _is_blank(frame[name])
+        problems.add(name, blank, "missing value")
+        return frame[name], blank
 
     out[EVENT_TIME] = _event_times(frame, problems)
     out["trans_date_trans_time"] = (
@@ -284,140 +301,89 @@ def validate_batch(batch: pd.DataFrame | Sequence[Mapping[str, Any]]) -> Validat
         if "trans_date_trans_time" in frame
         else pd.Series(out[EVENT_TIME].dt.strftime("%Y-%m-%d %H:%M:%S"), dtype="string")
     )
-
-    raw = column("cc_num", required=True)
-    if raw is not None:
-        cards = _card_numbers(raw)
-        blank = _is_blank(raw)
-        problems.add("cc_num", blank, "missing value")
+    if (found := column("cc_num")) is not None:
+        cards = out["cc_num"] = _card_numbers(found[0])
         well_formed = cards.str.fullmatch(_PAN_PATTERN).fillna(False).to_numpy(dtype=bool)
-        problems.add("cc_num", ~blank & ~well_formed, "must be 8 to 19 digits")
-        out["cc_num"] = cards
-
+        problems.add("cc_num", ~found[1] & ~well_formed, "must be 8 to 19 digits")
     for name in _TEXT_REQUIRED:
-        raw = column(name, required=True)
-        if raw is not None:
-            problems.add(name, _is_blank(raw), "missing value")
-            out[name] = _to_text(raw)
-
-    raw = column("category", required=True)
-    if raw is not None:
-        blank = _is_blank(raw)
-        text = _to_text(raw)
+        if (found := column(name)) is not None:
+            out[name] = _to_text(found[0])
+    if (found := column("category")) is not None:
+        text = out["category"] = _to_text(found[0])
         known = text.isin(CATEGORIES).to_numpy(dtype=bool)
-        problems.add("category", blank, "missing value")
-        problems.add(
-            "category", ~blank & ~known, f"unknown category (known: {', '.join(CATEGORIES)})"
-        )
-        out["category"] = text
-
-    raw = column("amt", required=True)
-    if raw is not None:
-        blank = _is_blank(raw)
-        amount = _to_float(raw)
-        finite = np.isfinite(amount)
-        problems.add("amt", blank, "missing value")
-        problems.add("amt", ~blank & ~finite, "must be a number")
-        problems.add("amt", finite & (amount < 0), "must be >= 0")
-        out["amt"] = amount
-
-    for name, limit in _COORDINATES.items():
-        raw = column(name, required=True)
-        if raw is not None:
-            blank = _is_blank(raw)
-            value = _to_float(raw)
+        message = f"unknown category (known: {', '.join(CATEGORIES)})"
+        problems.add("category", ~found[1] & ~known, message)
+    for name, limit in {"amt": None, **_COORDINATES}.items():
+        if (found := column(name)) is not None:
+            value = out[name] = _to_float(found[0])
             finite = np.isfinite(value)
-            problems.add(name, blank, "missing value")
-            problems.add(name, ~blank & ~finite, "must be a number")
-            problems.add(
-                name, finite & (np.abs(value) > limit), f"out of range [-{limit:g}, {limit:g}]"
-            )
-            out[name] = value
-
-    raw = column("city_pop", required=True)
-    if raw is not None:
-        blank = _is_blank(raw)
-        value = _to_float(raw)
-        whole = np.isfinite(value) & (np.mod(value, 1) == 0) & (value >= 0)
-        problems.add("city_pop", blank, "missing value")
-        problems.add("city_pop", ~blank & ~whole, "must be a whole number >= 0")
+            problems.add(name, ~found[1] & ~finite, "must be a number")
+            if limit is None:
+                problems.add(name, finite & (value < 0), "must be >= 0")
+            else:
+                out_of_range = finite & (np.abs(value) > limit)
+                problems.add(name, out_of_range, f"out of range [-{limit:g}, {limit:g}]")
+    if (found := column("city_pop")) is not None:
+        value = _to_float(found[0])
+        with np.errstate(invalid="ignore"):  # inf % 1
+            whole = np.isfinite(value) & (np.mod(value, 1) == 0) & (value >= 0) & (value < 2**63)
+        problems.add("city_pop", ~found[1] & ~whole, "must be a whole number >= 0")
         out["city_pop"] = np.where(whole, value, 0).astype("int64")
-
-    raw = column("gender", required=True)
-    if raw is not None:
-        blank = _is_blank(raw)
-        text = _to_text(raw).str.upper()
-        problems.add("gender", blank, "missing value")
-        problems.add(
-            "gender", ~blank & ~text.isin(("M", "F")).to_numpy(dtype=bool), "must be M or F"
-        )
-        out["gender"] = text
-
-    raw = column("dob", required=True)
-    if raw is not None:
-        blank = _is_blank(raw)
-        born = _parse_times(_to_text(raw).where(~blank), _DATE_PATTERN)
-        unparsed = born.isna().to_numpy()
-        problems.add("dob", blank, "missing value")
-        problems.add("dob", ~blank & unparsed, "not a date (expected YYYY-MM-DD)")
-        implausible = (born < _OLDEST_DOB) | (born > out[EVENT_TIME])
-        problems.add(
-            "dob",
-            implausible.fillna(False).to_numpy(dtype=bool),
-            "must lie between 1900 and the event time",
-        )
-        out["dob"] = born
-
+    if (found := column("gender")) is not None:
+        text = out["gender"] = _to_text(found[0]).str.upper()
+        male_or_female = text.isin(("M", "F")).to_numpy(dtype=bool)
+        problems.add("gender", ~found[1] & ~male_or_female, "must be M or F")
+    if (found := column("dob")) is not None:
+        born = out["dob"] = _parse_times(_to_text(found[0]).where(~found[1]), _DATE_PATTERN)
+        problems.add("dob", ~found[1] & born.isna().to_numpy(), "not a date (expected YYYY-MM-DD)")
+        implausible = ((born < _OLDEST_DOB) | (born > out[EVENT_TIME])).fillna(False)
+        message = "must lie between 1900 and the event time"
+        problems.add("dob", implausible.to_numpy(dtype=bool), message)
     for name in _TEXT_OPTIONAL:
         out[name] = (
             _to_text(frame[name])
             if name in frame
             else pd.Series(pd.NA, index=frame.index, dtype="string")
         )
-
+    seconds: np.ndarray | None = None
     if "unix_time" in frame:
-        raw = frame["unix_time"]
-        blank = _is_blank(raw)
-        value = _to_float(raw)
-        problems.add("unix_time", ~blank & ~np.isfinite(value), "must be a number (epoch seconds)")
-        out["unix_time"] = pd.array(
-            np.where(np.isfinite(value), value, np.nan), dtype="Float64"
-        ).astype("Int64")
-    else:
-        out["unix_time"] = pd.array([pd.NA] * n, dtype="Int64")
-
-    if LABEL_COLUMN in frame:
-        raw = frame[LABEL_COLUMN]
-        blank = _is_blank(raw)
-        value = _to_float(raw)
+        blank, seconds = _is_blank(frame["unix_time"]), _to_float(frame["unix_time"])
         problems.add(
-            LABEL_COLUMN, ~blank & ~np.isin(value, (0.0, 1.0)), "must be 0 or 1 when given"
+            "unix_time", ~blank & ~np.isfinite(seconds), "must be a number (epoch seconds)"
         )
-        out[LABEL_COLUMN] = pd.array(
-            np.where(np.isin(value, (0.0, 1.0)), value, np.nan), dtype="Float64"
-        ).astype("Int8")
-    else:
-        out[LABEL_COLUMN] = pd.array([pd.NA] * n, dtype="Int8")
+    out["unix_time"] = integers_or_na(seconds, n, "Int64")
+    label: np.ndarray | None = None
+    if LABEL_COLUMN in frame:
+        blank, label = _is_blank(frame[LABEL_COLUMN]), _to_float(frame[LABEL_COLUMN])
+        is_label = np.isin(label, (0.0, 1.0))
+        problems.add(LABEL_COLUMN, ~blank & ~is_label, "must be 0 or 1 when given")
+        label = np.where(is_label, label, np.nan)
+    out[LABEL_COLUMN] = integers_or_na(label, n, "Int8")
 
     columns = list(VALID_COLUMNS)
     if SCENARIO_COLUMN in frame:
         out[SCENARIO_COLUMN] = _to_text(frame[SCENARIO_COLUMN]).fillna("")
         columns.append(SCENARIO_COLUMN)
-
     for name in columns:  # a missing required column still gets a (null) column
         if name not in out:
             out[name] = pd.Series(pd.NA, index=frame.index, dtype="string")
     bad = problems.any_bad()
     typed = pd.DataFrame({name: _values(out[name]) for name in columns}, index=frame.index)
     rejected = [
-        Rejection(
-            position=int(row),
-            record=_raw_record(frame, int(row)),
-            errors=problems.errors_of(int(row)),
-        )
+        Rejection(int(row), _raw_record(frame, int(row)), problems.errors_of(int(row)))
         for row in np.flatnonzero(bad)
     ]
     return ValidatedBatch(valid=typed[~bad], rejected=rejected)
+
+
+def integers_or_na(values: np.ndarray | None, n: int, dtype: str) -> Any:
+    """Numbers as a nullable integer array, truncated; NA where not finite or out of range."""
+    numbers = np.full(n, np.nan) if values is None else values
+    limits = np.iinfo(dtype.lower())
+    with np.errstate(invalid="ignore"):
+        kept = np.isfinite(numbers) & (numbers >= limits.min) & (numbers < -float(limits.min))
+    whole = np.trunc(np.where(kept, numbers, 0.0)).astype(dtype.lower())
+    return pd.arrays.IntegerArray(whole, ~kept)
 
 
 def _values(values: Any) -> Any:

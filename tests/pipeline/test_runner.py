@@ -98,16 +98,34 @@ def test_no_card_number_in_the_database_or_the_logs(
     configure_logging("DEBUG")
     store = Store(database_url)
     store.upgrade()
-    Runner(ScoringService.from_model_dir(model_dir, KEY), store, CsvReplay(ten_thousand), log_every=0.0).run()
+    Runner(
+        ScoringService.from_model_dir(model_dir, KEY), store, CsvReplay(ten_thousand), log_every=0.0
+    ).run()
     pans = set(pd.read_csv(ten_thousand, index_col=0, dtype=str)["cc_num"])
     logs = capfd.readouterr().err
     assert "pipeline csv" in logs
     with store.engine.connect() as connection:
-        for table in ("decisions", "alerts", "labels", "dead_letter", "model_versions", "checkpoints"):
+        for table in (
+            "decisions",
+            "alerts",
+            "labels",
+            "dead_letter",
+            "model_versions",
+            "checkpoints",
+        ):
             text = pd.read_sql(sa.text(f"SELECT * FROM {table}"), connection).astype(str).to_csv()
             assert not any(pan in text for pan in pans), table
     assert not any(pan in logs for pan in pans)
     store.close()
+
+
+def _environment(database_url: str, tmp_path: Path) -> dict[str, str]:
+    return dict(
+        os.environ,
+        FRAUDWATCH_DATABASE_URL=database_url,
+        FRAUDWATCH_DATA_DIR=str(tmp_path / "data"),
+        FRAUDWATCH_PAN_KEY=KEY.decode(),
+    )
 
 
 def _run_command(args: list[str], env: dict[str, str]) -> subprocess.Popen[str]:
@@ -120,14 +138,15 @@ def _run_command(args: list[str], env: dict[str, str]) -> subprocess.Popen[str]:
 def test_kill_9_then_restart_stores_every_transaction_exactly_once(
     model_dir: Path, ten_thousand: Path, database_url: str, tmp_path: Path
 ) -> None:
-    env = dict(os.environ, FRAUDWATCH_DATABASE_URL=database_url,
-               FRAUDWATCH_DATA_DIR=str(tmp_path / "data"), FRAUDWATCH_PAN_KEY=KEY.decode())  # fmt: skip
+    env = _environment(database_url, tmp_path)
     store = Store(database_url)
     store.upgrade()
     args = ["run", "--source", str(ten_thousand), "--model-dir", str(model_dir)]
     process = _run_command([*args, "--rate", "2500", "--batch-size", "200"], env)
     deadline = time.monotonic() + 60
-    while store.count("decisions") < 2500 and time.monotonic() < deadline and process.poll() is None:
+    while (
+        store.count("decisions") < 2500 and time.monotonic() < deadline and process.poll() is None
+    ):
         time.sleep(0.1)
     assert process.poll() is None, process.communicate()[1]
     process.send_signal(signal.SIGKILL)
@@ -144,9 +163,10 @@ def test_kill_9_then_restart_stores_every_transaction_exactly_once(
     store.close()
 
 
-def test_sigterm_flushes_the_current_batch(model_dir: Path, database_url: str, tmp_path: Path) -> None:
-    env = dict(os.environ, FRAUDWATCH_DATABASE_URL=database_url,
-               FRAUDWATCH_DATA_DIR=str(tmp_path / "data"), FRAUDWATCH_PAN_KEY=KEY.decode())  # fmt: skip
+def test_sigterm_flushes_the_current_batch(
+    model_dir: Path, database_url: str, tmp_path: Path
+) -> None:
+    env = _environment(database_url, tmp_path)
     process = _run_command(["run", "--source", "simulator", "--model-dir", str(model_dir),
                             "--rate", "300"], env)  # fmt: skip
     time.sleep(6)

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import threading
-from datetime import date, timedelta
+import time
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -138,32 +139,71 @@ def demo(
     duration: Annotated[
         float | None, typer.Option(help="Stop after this many seconds [default: until Ctrl-C].")
     ] = None,
-    port: Annotated[
-        int | None, typer.Option(help="Feed port [default: FRAUDWATCH_FEED_PORT].")
-    ] = None,
-    rate: Annotated[float, typer.Option(min=0.1, help="Transactions per second.")] = 5.0,
+    rate: Annotated[float, typer.Option(min=0.1, help="Live transactions per second.")] = 20.0,
+    feed_port: Annotated[int | None, typer.Option(help="[default: FRAUDWATCH_FEED_PORT]")] = None,
+    api_port: Annotated[int | None, typer.Option(help="[default: FRAUDWATCH_API_PORT]")] = None,
 ) -> None:
-    """Start the simulated live feed and show what a client polling it receives."""
-    from fraudwatch.sources.feed_server import running_feed_server
+    """The live system on the embedded defaults: feed → pipeline → SQLite, and the scoring API.
+
+    On first start it simulates a history and trains a model (about a minute). Prints the
+    addresses and the API key; Ctrl-C stops everything cleanly.
+    """
+    from fraudwatch.api.server import configured_api_keys
+    from fraudwatch.demo import live_system
+    from fraudwatch.sinks.store import database_url, mask_url
 
     settings = get_settings()
     stop = stop_on_signals()
-    frames = _feed_source("simulator", 300, settings.seed, date.today() - timedelta(days=1))
     out = Console(soft_wrap=True)
-    with running_feed_server(
-        frames,
-        host=settings.feed_host,
-        port=settings.feed_port if port is None else port,
-        rate=rate,
-        retention=settings.feed_retention,
-    ) as base_url:
-        out.print(f"[bold green]Live feed[/]  {base_url}/current-transactions  (Jedha-compatible)")
-        out.print(f"[bold green]Cursor API[/] {base_url}/v1/transactions?after=0&limit=100")
-        if duration is not None:
-            timer = threading.Timer(duration, stop.set)
-            timer.daemon = True
-            timer.start()
-        _poll_until_stopped(base_url, stop, None, out)
+    url = database_url(settings.database_url, settings.data_dir)
+    out.print(f"[bold]fraudwatch demo[/] — data in {settings.data_dir}, database {mask_url(url)}")
+    with live_system(
+        settings.data_dir, pan_key(), seed=settings.seed,
+        feed_port=settings.feed_port if feed_port is None else feed_port,
+        api_host=settings.api_host, api_port=settings.api_port if api_port is None else api_port,
+        rate=rate, database_url=url, api_keys=configured_api_keys(settings),
+        progress=lambda message: out.print(f"  {message}"),
+    ) as system:  # fmt: skip
+        out.print(f"[bold green]Live feed  [/] {system.feed_url}/current-transactions")
+        out.print(f"[bold green]Scoring API[/] {system.api_url}/docs   X-API-Key: {system.api_key}")
+        out.print(f"[bold green]Metrics    [/] {system.api_url}/metrics")
+        out.print(f"  try: curl -s {system.api_url}/model -H 'X-API-Key: {system.api_key}'")
+        out.print("Pipeline: feed → validate → tokenize → features → LightGBM → decide → store. "
+                  "Ctrl-C stops.\n")  # fmt: skip
+        deadline = None if duration is None else time.monotonic() + duration
+        while not stop.wait(2.0):
+            summary = system.summary
+            out.print(f"  scored {summary.scored:,}  flagged {summary.flagged:,}  "
+                      f"rejected {summary.rejected:,}")  # fmt: skip
+            if deadline is not None and time.monotonic() >= deadline:
+                break
+        out.print(f"stopping: {system.summary.line()}")
+
+
+@app.command()
+def serve(
+    model_dir: Annotated[
+        Path | None, typer.Option(help="Model folder [default: the champion].")
+    ] = None,
+    host: Annotated[str | None, typer.Option(help="[default: FRAUDWATCH_API_HOST]")] = None,
+    port: Annotated[int | None, typer.Option(help="[default: FRAUDWATCH_API_PORT]")] = None,
+    database_url: Annotated[
+        str | None,
+        typer.Option(help="Database [default: FRAUDWATCH_DATABASE_URL or SQLite in DATA_DIR]."),
+    ] = None,
+) -> None:
+    """Serve the scoring API (FastAPI): /v1/score, /v1/score/batch, /predict, /health, /ready,
+    /model, /metrics. API keys come from FRAUDWATCH_API_KEYS (none: open, with a warning)."""
+    from fraudwatch.api.server import run as run_api
+    from fraudwatch.model.registry import ModelNotFoundError
+
+    settings = get_settings()
+    try:
+        run_api(model_dir, settings.api_host if host is None else host,
+                settings.api_port if port is None else port, database_url)  # fmt: skip
+    except ModelNotFoundError as error:
+        console.print(f"[red]{error}[/]")
+        raise typer.Exit(code=1) from error
 
 
 @app.command()

@@ -7,10 +7,12 @@ memory holds only the last ``delay`` worth of labels.
 
 from __future__ import annotations
 
+import heapq
+
 import numpy as np
 import pandas as pd
 
-from fraudwatch.features.kernel import FloatArray, IntArray, merchant_risk
+from fraudwatch.features.kernel import SMALL_BATCH_ROWS, FloatArray, IntArray, merchant_risk
 
 
 class MerchantLabels:
@@ -22,13 +24,20 @@ class MerchantLabels:
         self._frauds = np.zeros(0)
         self._labelled = np.zeros(0)
         self._pending: dict[int, tuple[IntArray, FloatArray]] = {}
+        #: (earliest pending time, merchant) — may hold stale entries; finds what matures
+        #: without visiting every merchant with pending labels on every query
+        self._due: list[tuple[int, int]] = []
         self._horizon_ms = np.iinfo(np.int64).min // 2
 
     def codes(self, merchants: pd.Series) -> IntArray:
         """Stable integer codes of merchant names (new names get new codes)."""
-        inverse, unique = pd.factorize(merchants.astype(str))
-        codes = np.empty(len(unique), dtype=np.int64)
-        for number, name in enumerate(unique.tolist()):
+        if len(merchants) < SMALL_BATCH_ROWS:  # same codes, without factorize's overhead
+            inverse, names = None, [str(name) for name in merchants.tolist()]
+        else:
+            inverse, unique = pd.factorize(merchants.astype(str))
+            names = unique.tolist()
+        codes = np.empty(len(names), dtype=np.int64)
+        for number, name in enumerate(names):
             code = self._codes.get(name)
             if code is None:
                 code = self._codes[name] = len(self._codes)
@@ -37,7 +46,7 @@ class MerchantLabels:
             extra = max(len(self._codes) - len(self._frauds), len(self._frauds))
             self._frauds = np.concatenate((self._frauds, np.zeros(extra)))
             self._labelled = np.concatenate((self._labelled, np.zeros(extra)))
-        return codes[inverse]
+        return codes if inverse is None else codes[inverse]
 
     def learn(self, merchants: IntArray, t_ms: IntArray, labels: FloatArray) -> None:
         """Record labelled events; each counts for queries at least the delay after it."""
@@ -54,6 +63,7 @@ class MerchantLabels:
             values = np.concatenate((old_labels, labels[mine]))
             order = np.argsort(times, kind="stable")
             self._pending[int(code)] = (times[order], values[order])
+            heapq.heappush(self._due, (int(times[order[0]]), int(code)))
 
     def risk(self, merchants: IntArray, t_ms: IntArray, prior: float) -> FloatArray:
         """Smoothed fraud rate of each row's merchant from labels older than the delay."""
@@ -77,13 +87,27 @@ class MerchantLabels:
         if horizon_ms <= self._horizon_ms:
             return
         self._horizon_ms = horizon_ms
-        for code in list(self._pending):
-            times, values = self._pending[code]
+        due = self._due
+        while due and due[0][0] < horizon_ms:
+            code = heapq.heappop(due)[1]
+            pending = self._pending.get(code)
+            if pending is None:  # a stale entry: already matured
+                continue
+            times, values = pending
             split = int(np.searchsorted(times, horizon_ms, side="left"))
-            if split:
-                self._frauds[code] += values[:split].sum()
-                self._labelled[code] += split
-                if split == len(times):
-                    del self._pending[code]
-                else:
-                    self._pending[code] = (times[split:], values[split:])
+            if not split:  # a stale entry: the merchant's current one is still queued
+                continue
+            self._frauds[code] += values[:split].sum()
+            self._labelled[code] += split
+            if split == len(times):
+                del self._pending[code]
+            else:
+                self._pending[code] = (times[split:], values[split:])
+                heapq.heappush(due, (int(times[split]), code))
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        """Restore a pickled state (snapshots from before the due queue existed included)."""
+        self.__dict__.update(state)
+        if "_due" not in state:
+            self._due = [(int(times[0]), code) for code, (times, _) in self._pending.items()]
+            heapq.heapify(self._due)

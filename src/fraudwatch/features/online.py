@@ -25,6 +25,7 @@ from fraudwatch.features.definitions import (
     LONGEST_WINDOW_MS,
 )
 from fraudwatch.features.kernel import (
+    SMALL_BATCH_ROWS,
     BoolArray,
     CardRows,
     CardTotalsBefore,
@@ -53,6 +54,11 @@ EVENT_DTYPE = np.dtype(
      ("merchant", "i8"), ("category", "i8"), ("merch_lat", "f8"), ("merch_long", "f8")]
 )  # fmt: skip
 Batch = dict[str, np.ndarray]
+#: The transaction columns the features read.
+_INPUT_COLUMNS = (
+    CARD_COLUMN, "event_time", "amt", "merchant", "category", "merch_lat", "merch_long",
+    "lat", "long", "dob", "gender", "city_pop",
+)  # fmt: skip
 
 
 class OnlineFeatures:
@@ -98,25 +104,27 @@ class OnlineFeatures:
             return pd.DataFrame(
                 {name: np.zeros(0) for name in FEATURE_NAMES}, index=transactions.index
             )
-        slots = self._slots_for(transactions[CARD_COLUMN].to_numpy(dtype=object))
-        t_raw = event_ms(transactions["event_time"])
+        # each column once (a frame's ``[]`` costs ~15 µs a call, ruinous on one row)
+        columns = {name: transactions[name] for name in _INPUT_COLUMNS}
+        slots = self._slots_for(columns[CARD_COLUMN].to_numpy(dtype=object))
+        t_raw = event_ms(columns["event_time"])
         t_ms = np.maximum(t_raw, self._last_seen[slots])
         order = np.lexsort((np.arange(n), t_ms, slots))
-        merchant = self.merchants.codes(transactions["merchant"])
+        merchant = self.merchants.codes(columns["merchant"])
         batch: Batch = {
             "slot": slots[order],
             "t_ms": t_ms[order],
-            "amount": transactions["amt"].to_numpy(dtype=np.float64)[order],
+            "amount": columns["amt"].to_numpy(dtype=np.float64)[order],
             "merchant": merchant[order],
-            "category": category_codes(transactions["category"])[order],
-            "merch_lat": transactions["merch_lat"].to_numpy(dtype=np.float64)[order],
-            "merch_long": transactions["merch_long"].to_numpy(dtype=np.float64)[order],
+            "category": category_codes(columns["category"])[order],
+            "merch_lat": columns["merch_lat"].to_numpy(dtype=np.float64)[order],
+            "merch_long": columns["merch_long"].to_numpy(dtype=np.float64)[order],
         }
         features = self._card_features(batch)
         unsorted = np.empty(n, dtype=np.int64)
         unsorted[order] = np.arange(n)
         result = {name: values[unsorted] for name, values in features.items()}
-        result.update(static_features(transactions, self.reference))
+        result.update(static_features(columns, self.reference))
         result.update(pace_features(result))
         if labelled and LABEL_COLUMN in transactions:
             labels = pd.to_numeric(transactions[LABEL_COLUMN], errors="coerce")
@@ -125,9 +133,9 @@ class OnlineFeatures:
             )
         result["merchant_risk"] = self.merchants.risk(merchant, t_raw, self.reference.fraud_rate)
         self.clock_ms = max(self.clock_ms, int(t_ms.max()))
-        return pd.DataFrame(
-            {name: result[name] for name in FEATURE_NAMES}, index=transactions.index
-        )
+        # one float64 block built at once: a frame from 40 separate arrays costs ~0.3 ms
+        matrix = np.column_stack([result[name] for name in FEATURE_NAMES]).astype(np.float64)
+        return pd.DataFrame(matrix, columns=list(FEATURE_NAMES), index=transactions.index)
 
     def transform_one(self, transaction: pd.DataFrame) -> pd.DataFrame:
         """Features of a single transaction (a one-row frame); the state moves on."""
@@ -173,6 +181,14 @@ class OnlineFeatures:
     # -- card slots --------------------------------------------------------------------
 
     def _slots_for(self, tokens: np.ndarray) -> IntArray:
+        if len(tokens) < SMALL_BATCH_ROWS:  # same slots, without factorize's overhead
+            slots = np.empty(len(tokens), dtype=np.int64)
+            for number, token in enumerate(tokens.tolist()):
+                slot = self._slots.get(token)
+                if slot is None:
+                    slot = self._slots[token] = self._new_slot()
+                slots[number] = slot
+            return slots
         inverse, unique = pd.factorize(tokens)
         slots = np.empty(len(unique), dtype=np.int64)
         for number, token in enumerate(unique.tolist()):

@@ -8,13 +8,21 @@ statistics the model was trained with.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from fraudwatch.features.kernel import FloatArray, IntArray, haversine_km, hours_of, is_night
+from fraudwatch.features.kernel import (
+    SMALL_BATCH_ROWS,
+    FloatArray,
+    IntArray,
+    haversine_km,
+    hours_of,
+    is_night,
+)
 from fraudwatch.schema import CATEGORIES, LABEL_COLUMN
 
 _CATEGORY_CODES = {name: code for code, name in enumerate(CATEGORIES)}
@@ -63,7 +71,9 @@ class FeatureReference:
 
 
 def category_codes(categories: pd.Series) -> IntArray:
-    """Category names as codes 0–13 (validated input: every name is known)."""
+    """Category names as codes 0–13 (validated input: every name is known; else -1)."""
+    if len(categories) < SMALL_BATCH_ROWS:
+        return np.array([_CATEGORY_CODES.get(name, -1) for name in categories.tolist()], np.int64)
     codes = categories.map(_CATEGORY_CODES)
     return np.asarray(codes.to_numpy(dtype=np.int64, na_value=-1), dtype=np.int64)
 
@@ -73,10 +83,20 @@ def event_ms(event_time: pd.Series) -> IntArray:
     return np.asarray(event_time.to_numpy(dtype="datetime64[ms]").astype(np.int64))
 
 
+def _is_male(gender: pd.Series) -> FloatArray:
+    """1.0 where gender is "M", else 0.0."""
+    if len(gender) < SMALL_BATCH_ROWS:
+        return np.array([value == "M" for value in gender.tolist()], dtype=np.float64)
+    return np.asarray((gender == "M").to_numpy(dtype=np.float64))
+
+
 def static_features(
-    transactions: pd.DataFrame, reference: FeatureReference
+    transactions: pd.DataFrame | Mapping[str, pd.Series], reference: FeatureReference
 ) -> dict[str, FloatArray]:
-    """The features of each transaction on its own: amount, time, holder, place, category."""
+    """The features of each transaction on its own: amount, time, holder, place, category.
+
+    ``transactions``: a frame, or its columns by name.
+    """
     amount = transactions["amt"].to_numpy(dtype=np.float64)
     t_ms = event_ms(transactions["event_time"])
     dob_ms = np.asarray(transactions["dob"].to_numpy(dtype="datetime64[ms]").astype(np.int64))
@@ -93,7 +113,7 @@ def static_features(
         "is_night": is_night(t_ms).astype(np.float64),
         "is_weekend": (weekday >= 5).astype(np.float64),
         "age_years": (t_ms - dob_ms) / _MS_PER_YEAR,
-        "gender_male": (transactions["gender"] == "M").to_numpy(dtype=np.float64),
+        "gender_male": _is_male(transactions["gender"]),
         "log_city_pop": np.log1p(transactions["city_pop"].to_numpy(dtype=np.float64)),
         "category": codes.astype(np.float64),
         "home_merchant_km": haversine_km(

@@ -16,6 +16,8 @@ import lightgbm as lgb
 import numpy as np
 import numpy.typing as npt
 
+from fraudwatch.model.registry import predict_options
+
 FloatArray = npt.NDArray[np.float64]
 
 
@@ -38,9 +40,14 @@ class PathExplainer:
         self._booster = booster
 
     def contributions(self, rows: Any) -> FloatArray:
-        """Contribution of each feature (columns in ``features`` order) to each row's raw score."""
+        """Contribution of each feature (columns in ``features`` order) to each row's raw score.
+
+        ``rows``: a feature frame, or a float64 matrix whose columns are ``features``.
+        """
+        matrix = rows if isinstance(rows, np.ndarray) else rows[self.features].to_numpy(np.float64)
+        options = predict_options(len(matrix))
         leaves = np.asarray(
-            self._booster.predict(rows[self.features], pred_leaf=True), dtype=np.int64
+            self._booster.predict(matrix, pred_leaf=True, **options), dtype=np.int64
         )
         leaves = leaves.reshape(len(rows), -1)
         total = np.zeros((len(rows), self._table.shape[1]))

@@ -25,7 +25,7 @@ import pyarrow.csv as pa_csv
 from fraudwatch.features import FEATURES_BY_NAME, OnlineFeatures
 from fraudwatch.features.definitions import DEFAULT_LABEL_DELAY_MS
 from fraudwatch.model.explain import PathExplainer
-from fraudwatch.model.registry import ModelBundle, load_bundle
+from fraudwatch.model.registry import ModelBundle, feature_matrix, load_bundle, predict_options
 from fraudwatch.pipeline.prepare import prefetched, read_prepared
 from fraudwatch.schema import LABEL_COLUMN, SCENARIO_COLUMN
 
@@ -66,35 +66,59 @@ class Scorer:
         self.explanation = explanation
         self._explained_levels = RISK_LEVELS[RISK_LEVELS.index(explain_from) :]
         self._paths: PathExplainer | None = None
+        self._columns: tuple[str, ...] = ()
+        self._positions: tuple[np.ndarray, np.ndarray] = (np.zeros(0, np.int64),) * 2
 
     def score(self, features: pd.DataFrame) -> pd.DataFrame:
         """Probability, baseline probability, decision, risk level and reasons per row."""
-        probability = self.bundle.model.probability(features)
+        matrix, positions = self._matrix(features)
+        model, baseline = self.bundle.model, self.bundle.baseline
+        probability = model.probability(matrix[:, positions[0]])
         level = risk_levels(probability, self.threshold)
         reasons = np.full(len(features), "", dtype=object)
         explain = np.flatnonzero(np.isin(level, self._explained_levels))
         if len(explain) and self.reasons:
-            reasons[explain] = self.explain(features.iloc[explain])
-        baseline = self.bundle.baseline.probability(features)
+            reasons[explain] = self._explain_rows(matrix[np.ix_(explain, positions[0])])
+        baseline_probability = baseline.probability(matrix[:, positions[1]])
         return pd.DataFrame(
             {
                 "fraud_probability": probability,
                 "decision": (probability >= self.threshold).astype(np.int64),
                 "risk_level": level,
                 "top_reasons": reasons,
-                "baseline_probability": baseline,
-                "baseline_decision": (baseline >= self.bundle.baseline.threshold).astype(np.int64),
+                "baseline_probability": baseline_probability,
+                "baseline_decision": (baseline_probability >= baseline.threshold).astype(np.int64),
             },
             index=features.index,
         )
 
+    def _matrix(self, features: pd.DataFrame) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]:
+        """The frame as one float64 matrix, and where the model's and baseline's columns are.
+
+        One conversion serves both learners and the explanation (a frame of float columns
+        is one block, so this is a view, not a copy).
+        """
+        columns = tuple(features.columns)
+        if columns != self._columns:
+            where = {name: number for number, name in enumerate(columns)}
+            self._positions = tuple(
+                np.array([where[name] for name in learner.features], dtype=np.int64)
+                for learner in (self.bundle.model, self.bundle.baseline)
+            )  # type: ignore[assignment]
+            self._columns = columns
+        return np.asarray(features.to_numpy(dtype=np.float64)), self._positions
+
     def explain(self, features: pd.DataFrame) -> list[str]:
         """The features that pushed each row's score up most, in words, joined by "; "."""
+        return self._explain_rows(feature_matrix(features, self.bundle.model))
+
+    def _explain_rows(self, matrix: np.ndarray) -> list[str]:
+        """:meth:`explain` of a matrix whose columns are the model's features, in order."""
         columns = self.bundle.model.features
-        contributions = self.contributions(features)
-        records: list[dict[str, float]] = features[columns].to_dict("records")  # type: ignore[assignment]
+        contributions = self.contributions(matrix)
         texts = []
-        for row, values in zip(records, contributions, strict=True):
+        for values, row_values in zip(contributions, matrix.tolist(), strict=True):
+            row = dict(zip(columns, row_values, strict=True))
             top = np.argsort(-values, kind="stable")[: self.reasons]
             words = [
                 FEATURES_BY_NAME[columns[i]].reason(row[columns[i]], row)
@@ -104,15 +128,18 @@ class Scorer:
             texts.append("; ".join(words))
         return texts
 
-    def contributions(self, features: pd.DataFrame) -> np.ndarray:
+    def contributions(self, features: pd.DataFrame | np.ndarray) -> np.ndarray:
         """Each feature's push on each row's raw score (columns: the model's features)."""
-        columns = self.bundle.model.features
+        model = self.bundle.model
+        matrix = features if isinstance(features, np.ndarray) else feature_matrix(features, model)
         if self.explanation == "shap":
-            values = self.bundle.model.booster.predict(features[columns], pred_contrib=True)
-            return np.asarray(values)[:, : len(columns)]
+            values = model.booster.predict(
+                matrix, pred_contrib=True, **predict_options(len(matrix))
+            )
+            return np.asarray(values)[:, : len(model.features)]
         if self._paths is None:
-            self._paths = PathExplainer(self.bundle.model.booster, columns)
-        return self._paths.contributions(features)
+            self._paths = PathExplainer(model.booster, model.features)
+        return self._paths.contributions(matrix)
 
 
 @dataclass

@@ -198,7 +198,7 @@ def train_model(
     data_hash = _data_hash(labelled)
     created = datetime.now(UTC)
     metadata = {
-        "version": f"fw-{created:%Y%m%d-%H%M%S}-{data_hash[:8]}",
+        "version": f"fw-{created:%Y%m%dT%H%M%S}-{data_hash[:8]}",
         "created_at": created.isoformat(timespec="seconds"),
         "feature_names": list(FEATURE_NAMES),
         "static_feature_names": list(STATIC_FEATURE_NAMES),

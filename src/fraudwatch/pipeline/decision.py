@@ -39,30 +39,43 @@ def make_decisions(
     one per row); latency is measured from there to ``decided_at`` (default: now).
     """
     now = time.time() if decided_at is None else decided_at
-    reasons = [json.dumps(text.split("; ") if text else []) for text in scores["top_reasons"]]
+    n = len(scores)
+    reasons = [
+        _EMPTY_REASONS if not text else json.dumps(text.split("; "))
+        for text in scores["top_reasons"]
+    ]
     state = (
         transactions["state"]
         if "state" in transactions
         else pd.Series(pd.NA, index=transactions.index)
     )
-    return pd.DataFrame(
-        {
-            "trans_num": transactions["trans_num"].astype(str).to_numpy(),
-            "card_token": transactions["card_token"].to_numpy(),
-            "masked_pan": transactions["masked_pan"].to_numpy(),
-            "event_time": transactions["event_time"].to_numpy(dtype="datetime64[us]"),
-            "amount": transactions["amt"].to_numpy(dtype=np.float64),
-            "merchant": transactions["merchant"].astype(str).to_numpy(),
-            "category": transactions["category"].astype(str).to_numpy(),
-            "state": state.astype(object).where(state.notna(), None).to_numpy(),
-            "fraud_probability": scores["fraud_probability"].to_numpy(dtype=np.float64),
-            "risk_level": scores["risk_level"].astype(str).to_numpy(),
-            "decision": scores["decision"].to_numpy(dtype=np.int64),
-            "threshold": np.full(len(scores), float(threshold)),
-            "model_version": np.full(len(scores), model_version, dtype=object),
-            "reasons": np.asarray(reasons, dtype=object),
-            "latency_ms": (now - np.asarray(received_at, dtype=np.float64)) * 1000.0
-            + np.zeros(len(scores)),
-            "source": np.full(len(scores), source, dtype=object),
-        }
-    )
+    latency = (now - np.asarray(received_at, dtype=np.float64)) * 1000.0 + np.zeros(n)
+    columns = {
+        "trans_num": _text(transactions["trans_num"]),
+        "card_token": _text(transactions["card_token"]),
+        "masked_pan": _text(transactions["masked_pan"]),
+        "event_time": transactions["event_time"].to_numpy(dtype="datetime64[us]"),
+        "amount": transactions["amt"].to_numpy(dtype=np.float64),
+        "merchant": _text(transactions["merchant"]),
+        "category": _text(transactions["category"]),
+        "state": pd.Series(
+            state.astype(object).where(state.notna(), None).to_numpy(), dtype=object
+        ),
+        "fraud_probability": scores["fraud_probability"].to_numpy(dtype=np.float64),
+        "risk_level": _text(scores["risk_level"]),
+        "decision": scores["decision"].to_numpy(dtype=np.int64),
+        "threshold": np.full(n, float(threshold)),
+        "model_version": pd.Series([model_version] * n, dtype=object),
+        "reasons": pd.Series(reasons, dtype=object),
+        "latency_ms": latency,
+        "source": pd.Series([source] * n, dtype=object),
+    }
+    return pd.DataFrame(columns)
+
+
+_EMPTY_REASONS = "[]"
+
+
+def _text(values: pd.Series) -> pd.Series:
+    """Strings kept as Python objects: sinks iterate them, Arrow strings would cost a copy."""
+    return pd.Series(values.astype(str).to_numpy(dtype=object), dtype=object)

@@ -15,12 +15,13 @@ from __future__ import annotations
 import hashlib
 import logging
 import pickle
+import queue
 import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -28,7 +29,7 @@ import pandas as pd
 from fraudwatch.features import OnlineFeatures
 from fraudwatch.pipeline.inputs import Arrival, Input
 from fraudwatch.pipeline.service import ScoringService
-from fraudwatch.sinks.store import Store, dead_letters
+from fraudwatch.sinks.store import DeadLetter, Store, dead_letters
 
 log = logging.getLogger(__name__)
 Hook = Callable[[pd.DataFrame], None]
@@ -93,6 +94,7 @@ class Runner:
         stop = stop or threading.Event()
         started = time.perf_counter()
         start_position = self._resume()
+        self._writer = _BatchWriter(self.store, self.hooks)
         self._position = start_position
         self.summary.resumed_from = start_position
         first_pending = last_log = last_snapshot = time.monotonic()
@@ -126,6 +128,7 @@ class Runner:
             if stop.is_set():
                 break
         self._flush()
+        self._writer.close()
         if self.state_file is not None:
             self._snapshot()
         self.summary.seconds = time.perf_counter() - started
@@ -149,11 +152,8 @@ class Runner:
             checkpoint = (
                 (self.source.source_id, position) if last and position is not None else None
             )
-            self.store.write_batch(
-                scored.decisions, dead_letters(scored.rejected, self.source.source_id), checkpoint
-            )
-            for hook in self.hooks:
-                hook(scored.decisions)
+            letters = dead_letters(scored.rejected, self.source.source_id)
+            self._writer.put(scored.decisions, letters, checkpoint)
             self.summary.read += len(piece)
             self.summary.scored += len(scored.decisions)
             self.summary.rejected += len(scored.rejected)
@@ -192,12 +192,72 @@ class Runner:
     def _snapshot(self) -> None:
         """Save the feature state with the position it corresponds to (atomic rename)."""
         assert self.state_file is not None
+        self._writer.drain()  # the snapshot's position must already be stored
         self.state_file.parent.mkdir(parents=True, exist_ok=True)
         with self.service._lock:  # the state must not move while it is copied
             payload = {"position": self._position, "engine": self.service.engine.snapshot()}
         temporary = self.state_file.with_suffix(".tmp")
         temporary.write_bytes(pickle.dumps(payload, protocol=5))
         temporary.replace(self.state_file)
+
+
+_Batch = tuple[pd.DataFrame, list[DeadLetter], tuple[str, str] | None]
+
+
+class _BatchWriter:
+    """Writes scored batches in a thread, so the next batch is scored while this one commits.
+
+    The queue is short (back-pressure: scoring never runs far ahead of storage); an error in
+    the writer is raised in the pipeline at its next hand-over.
+    """
+
+    _CLOSE = object()
+
+    def __init__(self, store: Store, hooks: Sequence[Hook], depth: int = 2) -> None:
+        self.store, self.hooks = store, hooks
+        self.error: BaseException | None = None
+        self._queue: queue.Queue[object] = queue.Queue(maxsize=depth)
+        self._thread = threading.Thread(target=self._work, name="fraudwatch-writer", daemon=True)
+        self._thread.start()
+
+    def put(
+        self, decisions: pd.DataFrame, letters: list[DeadLetter], checkpoint: tuple[str, str] | None
+    ) -> None:
+        """Hand a batch over (waits while two batches are already queued)."""
+        self._raise()
+        self._queue.put((decisions, letters, checkpoint))
+
+    def drain(self) -> None:
+        """Wait until every handed-over batch is stored."""
+        self._queue.join()
+        self._raise()
+
+    def close(self) -> None:
+        """Store what is queued, then stop the thread."""
+        self._queue.put(self._CLOSE)
+        self._thread.join()
+        self._raise()
+
+    def _raise(self) -> None:
+        if self.error is not None:
+            raise RuntimeError(f"storing a batch failed: {self.error}") from self.error
+
+    def _work(self) -> None:
+        while True:
+            item = self._queue.get()
+            try:
+                if item is self._CLOSE:
+                    return
+                if self.error is None:
+                    batch = cast(_Batch, item)
+                    decisions = batch[0]
+                    self.store.write_batch(*batch)
+                    for hook in self.hooks:
+                        hook(decisions)
+            except BaseException as error:  # kept and raised in the pipeline thread
+                self.error = error
+            finally:
+                self._queue.task_done()
 
 
 def _not_after(position: str, checkpoint: str) -> bool:

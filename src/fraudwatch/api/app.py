@@ -1,0 +1,332 @@
+"""The scoring API (FastAPI): score one transaction or a batch, the original ``/predict``,
+health, readiness, model metadata and Prometheus metrics.
+
+:func:`create_app` builds the app around a :class:`~fraudwatch.pipeline.service.ScoringService`
+(the one scoring path) and an optional :class:`~fraudwatch.sinks.store.Store`; :func:`serve`
+runs it with uvicorn. Decisions reach the store through a background writer, so the API's
+durability is asynchronous (see :mod:`fraudwatch.api.writer`); responses never carry a card
+number, and every log line goes through the PAN-redacting filter.
+"""
+
+from __future__ import annotations
+
+import gc
+import logging
+import time
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Annotated, Any, Protocol
+
+import numpy as np
+from fastapi import Body, Depends, FastAPI, Request, status
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from fraudwatch import __version__
+from fraudwatch.api import schemas
+from fraudwatch.api.metrics import RECEIVED_AT, ApiMetrics, MetricsMiddleware
+from fraudwatch.api.scoring import (
+    THRESHOLD_RULES,
+    ApiScorer,
+    Coalescer,
+    ContractError,
+    named_thresholds,
+)
+from fraudwatch.api.security import ApiKeys
+from fraudwatch.api.writer import DecisionStore, StoreWriter
+from fraudwatch.model.scorer import risk_levels
+from fraudwatch.pipeline.service import ScoringService
+from fraudwatch.privacy import redact_pans
+
+log = logging.getLogger(__name__)
+
+DEFAULT_BATCH_LIMIT = 1000
+DESCRIPTION = """Real-time credit-card fraud scoring.
+
+Every transaction goes through the same path as the streaming pipeline (validate →
+tokenize → per-card online features → calibrated model → decision), so the API and the
+pipeline give the same score for the same sequence of transactions. Card numbers are
+tokenized on arrival and never returned or logged.
+
+**Authentication**: when the server has API keys (`FRAUDWATCH_API_KEYS`), every endpoint
+except `/health` needs the `X-API-Key` header.
+
+**Durability**: decisions are written to the database by a background writer within
+~20 ms of the response (asynchronous on this path; the streaming pipeline commits
+synchronously).
+"""
+ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"model": schemas.ErrorResponse, "description": "Missing or invalid API key."},
+    422: {
+        "model": schemas.ErrorResponse,
+        "description": "Invalid body, or a transaction that breaks the contract "
+        "(`type: schema`); `loc` names the field (and the index in a batch).",
+    },
+}
+
+
+class Pingable(Protocol):
+    """A store the readiness probe can ping (and the writer can write to)."""
+
+    def ping(self) -> bool:
+        """Whether the database answers."""
+        ...
+
+
+def _where(loc: Sequence[str | int]) -> str:
+    """``["body", "transactions", 3, "amt"]`` → ``transactions[3].amt``."""
+    parts = [part for part in loc if part != "body"] or ["body"]
+    text = ""
+    for part in parts:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
+
+
+def _error_response(code: int, items: list[dict[str, Any]], message: str | None = None) -> Any:
+    """An :class:`~fraudwatch.api.schemas.ErrorResponse` (messages PAN-redacted)."""
+    detail = [
+        {"loc": list(item["loc"]), "msg": redact_pans(str(item["msg"])), "type": item["type"]}
+        for item in items
+    ]
+    summary = message or "; ".join(f"{_where(item['loc'])}: {item['msg']}" for item in detail)
+    return JSONResponse({"message": redact_pans(summary), "detail": detail}, status_code=code)
+
+
+async def _invalid_request(_: Request, error: Exception) -> Any:
+    assert isinstance(error, RequestValidationError)
+    items = [  # never echo the input back: it may hold a card number
+        {"loc": item.get("loc", ()), "msg": item.get("msg", "invalid"), "type": item.get("type")}
+        for item in error.errors()
+    ]
+    return _error_response(status.HTTP_422_UNPROCESSABLE_CONTENT, items)
+
+
+async def _contract_error(_: Request, error: Exception) -> Any:
+    assert isinstance(error, ContractError)
+    return _error_response(status.HTTP_422_UNPROCESSABLE_CONTENT, error.items())
+
+
+async def _http_error(_: Request, error: Exception) -> Any:
+    assert isinstance(error, StarletteHTTPException)
+    response = _error_response(error.status_code, [], str(error.detail))
+    response.headers.update(error.headers or {})
+    return response
+
+
+def _received_at(request: Request) -> float:
+    """When the request arrived (stamped by the metrics middleware)."""
+    state = request.scope.get("state") or {}
+    return float(state.get(RECEIVED_AT) or time.time())
+
+
+def create_app(
+    service: ScoringService,
+    *,
+    store: Any | None = None,
+    api_keys: Sequence[str] = (),
+    batch_limit: int = DEFAULT_BATCH_LIMIT,
+) -> FastAPI:
+    """The scoring API around ``service``; decisions go to ``store`` (if any) in the background."""
+    metrics = ApiMetrics()
+    metrics.model_info.labels(service.model_version, f"{service.threshold:.6g}").set(1)
+    keys = ApiKeys(api_keys)
+    writer = StoreWriter(store, metrics) if store is not None else None
+    scorer = ApiScorer(service, metrics, writer)
+    coalescer = Coalescer(scorer)
+    started = time.monotonic()
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        log.info(
+            "scoring API ready: model %s (threshold %.4f), store %s, API keys %s",
+            service.model_version, service.threshold,
+            getattr(store, "masked_url", "none") if store is not None else "none",
+            "required" if keys.enabled else "NOT required",
+        )  # fmt: skip
+        # the model, reference data and card state live as long as the process: keep them
+        # out of the garbage collector's generations, so its pauses stay short
+        gc.collect()
+        gc.freeze()
+        yield
+        if writer is not None:
+            writer.close()
+
+    app = FastAPI(
+        title="fraudwatch scoring API",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        openapi_tags=[
+            {"name": "scoring", "description": "Score transactions (the shared scoring path)."},
+            {"name": "operations", "description": "Health, readiness, model and metrics."},
+        ],
+    )
+    app.state.writer = writer
+    app.state.metrics = metrics
+    app.add_middleware(MetricsMiddleware, metrics=metrics)
+    app.add_exception_handler(RequestValidationError, _invalid_request)
+    app.add_exception_handler(ContractError, _contract_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    secured = [Depends(keys.dependency())]
+
+    @app.post(
+        "/v1/score", response_model=schemas.ScoreResult, dependencies=secured,
+        responses=ERRORS, tags=["scoring"], summary="Score one transaction",
+    )  # fmt: skip
+    async def score_one(
+        transaction: Annotated[
+            schemas.Transaction,
+            Body(
+                openapi_examples={
+                    "kaggle": {"summary": "Kaggle shape", "value": schemas.KAGGLE_EXAMPLE},
+                    "feed": {"summary": "Live-feed shape", "value": schemas.FEED_EXAMPLE},
+                }
+            ),
+        ],
+        request: Request,
+    ) -> Any:
+        """Score one transaction (Kaggle or live-feed shape); `is_fraud`, if sent, is ignored."""
+        return await coalescer.score(transaction.record(), _received_at(request), ("body",))
+
+    @app.post(
+        "/v1/score/batch", response_model=schemas.BatchResponse, dependencies=secured,
+        responses={**ERRORS, 413: {"model": schemas.ErrorResponse,
+                                   "description": f"More than the batch limit ({batch_limit})."}},
+        tags=["scoring"], summary="Score a batch of transactions",
+    )  # fmt: skip
+    async def score_batch(body: schemas.BatchRequest, request: Request) -> Any:
+        """Score up to the batch limit of transactions, all or nothing.
+
+        If any transaction breaks the contract the batch is refused (422, each problem
+        located by index and field) and nothing is scored.
+        """
+        if len(body.transactions) > batch_limit:
+            raise StarletteHTTPException(
+                status.HTTP_413_CONTENT_TOO_LARGE,
+                f"at most {batch_limit} transactions per batch, got {len(body.transactions)}",
+            )
+        records = [transaction.record() for transaction in body.transactions]
+        results = scorer.score(
+            records, _received_at(request), prefix=("body", "transactions"), batched=True
+        )
+        return {"results": results}
+
+    @app.post(
+        "/predict", response_model=schemas.PredictResponse, dependencies=secured,
+        responses=ERRORS, tags=["scoring"], summary="Score one transaction (original API)",
+    )  # fmt: skip
+    async def predict(body: schemas.PredictRequest, request: Request) -> Any:
+        """The original project's endpoint: a prediction at a named threshold.
+
+        `prediction` and `risk_level` are relative to the named threshold; the decision
+        stored for the transaction is always at the model's own threshold.
+        """
+        record = body.data.record()
+        result = await coalescer.score(record, _received_at(request), ("body", "data"))
+        threshold = named_thresholds(service.threshold)[body.threshold]
+        probability = float(result["fraud_probability"])
+        return {
+            "prediction": int(probability >= threshold),
+            "probability": probability,
+            "threshold_used": threshold,
+            "risk_level": str(risk_levels(np.array([probability]), threshold)[0]),
+            "details": {
+                "trans_num": result["trans_num"],
+                "model_version": result["model_version"],
+                "top_reasons": result["top_reasons"],
+                "latency_ms": result["latency_ms"],
+                "threshold_name": body.threshold,
+                "model_threshold": service.threshold,
+                "stored_decision": result["decision"],
+            },
+        }
+
+    @app.get(
+        "/thresholds", response_model=schemas.ThresholdsResponse, dependencies=secured,
+        responses=ERRORS, tags=["scoring"], summary="The named thresholds of /predict",
+    )  # fmt: skip
+    async def thresholds() -> Any:
+        """The four named thresholds, derived from the model's threshold t."""
+        values = named_thresholds(service.threshold)
+        return {
+            "model_threshold": service.threshold,
+            "thresholds": [
+                {"name": name, "value": value, "rule": THRESHOLD_RULES[name]}
+                for name, value in values.items()
+            ],
+        }
+
+    @app.get(
+        "/health", response_model=schemas.HealthResponse, tags=["operations"],
+        summary="Liveness (no key needed)",
+    )  # fmt: skip
+    async def health() -> Any:
+        """Always 200 while the process serves requests."""
+        return {"model_version": service.model_version, "uptime_s": time.monotonic() - started}
+
+    @app.get(
+        "/ready", response_model=schemas.ReadyResponse, dependencies=secured,
+        responses={**ERRORS, 503: {"model": schemas.ReadyResponse,
+                                   "description": "The model or the database is not ready."}},
+        tags=["operations"], summary="Readiness: model loaded and database answering",
+    )  # fmt: skip
+    def ready() -> Any:  # sync: FastAPI runs it in a thread, a slow ping never blocks scoring
+        """200 when the model is loaded and the database answers; 503 says which is not."""
+        model = "loaded" if service.bundle is not None else "not loaded"
+        database = "not configured"
+        if store is not None:
+            database = "ok" if store.ping() else "unreachable"
+        is_ready = model == "loaded" and database != "unreachable"
+        body = {"ready": is_ready, "model": model, "database": database}
+        return JSONResponse(body, status_code=200 if is_ready else 503)
+
+    @app.get(
+        "/model", response_model=schemas.ModelInfo, dependencies=secured, responses=ERRORS,
+        tags=["operations"], summary="Metadata of the model in use",
+    )  # fmt: skip
+    async def model_info() -> Any:
+        """Version, features, threshold, training window and validation metrics."""
+        meta = service.bundle.metadata
+        return {
+            "version": service.model_version,
+            "created_at": meta.get("created_at"),
+            "features": service.bundle.model.features,
+            "baseline_features": service.bundle.baseline.features,
+            "threshold": service.threshold,
+            "threshold_policy": meta.get("threshold_policy"),
+            "training_window": meta.get("training_window", {}),
+            "validation_metrics": meta.get("validation_metrics", {}),
+            "rows": meta.get("rows", {}),
+            "label_delay_ms": meta.get("label_delay_ms"),
+        }
+
+    @app.get(
+        "/metrics", dependencies=secured, responses=ERRORS, tags=["operations"],
+        summary="Prometheus metrics", response_class=Response,
+    )  # fmt: skip
+    async def prometheus_metrics() -> Response:
+        """Request latency per endpoint, decisions by outcome and risk, the model version."""
+        content, media_type = metrics.exposition()
+        return Response(content, media_type=media_type)
+
+    return app
+
+
+def serve(
+    model_dir: Path | None = None,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    database_url: str | None = None,
+    *,
+    api_keys: Sequence[str] | None = None,
+    batch_limit: int = DEFAULT_BATCH_LIMIT,
+) -> None:
+    """Run the scoring API until interrupted (see :mod:`fraudwatch.api.server`)."""
+    from fraudwatch.api.server import run
+
+    run(model_dir, host, port, database_url, api_keys=api_keys, batch_limit=batch_limit)
+
+
+__all__ = ["DecisionStore", "Pingable", "create_app", "serve"]

@@ -1,0 +1,276 @@
+"""The API's request and response bodies (pydantic), documented for the OpenAPI schema.
+
+A transaction is the Kaggle/Sparkov record or the live-feed record (``current_time`` in
+epoch milliseconds instead of ``trans_date_trans_time``). Pydantic checks types and
+presence; the transaction contract (:func:`fraudwatch.schema.validate_batch`) then checks
+values (known category, coordinates in range, date of birth before the event, ...), so
+the API accepts exactly what the streaming pipeline accepts.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+
+from fraudwatch.model.scorer import RISK_LEVELS
+
+RiskLevel = Literal["LOW", "MEDIUM", "HIGH", "CRITICAL"]
+ThresholdName = Literal["conservative", "balanced", "sensitive", "very_sensitive"]
+assert tuple(RiskLevel.__args__) == RISK_LEVELS  # type: ignore[attr-defined]
+
+KAGGLE_EXAMPLE: dict[str, Any] = {
+    "trans_date_trans_time": "2020-06-21 12:14:25",
+    "cc_num": "2291163933867244",
+    "merchant": "fraud_Kirlin and Sons",
+    "category": "personal_care",
+    "amt": 2.86,
+    "first": "Jeff",
+    "last": "Elliott",
+    "gender": "M",
+    "street": "351 Darlene Green",
+    "city": "Columbia",
+    "state": "SC",
+    "zip": "29209",
+    "lat": 33.9659,
+    "long": -80.9355,
+    "city_pop": 333497,
+    "job": "Mechanical engineer",
+    "dob": "1968-03-19",
+    "trans_num": "2da90c7d74bd46a0caf3777415b3ebd3",
+    "unix_time": 1371816865,
+    "merch_lat": 33.986391,
+    "merch_long": -81.200714,
+}
+FEED_EXAMPLE: dict[str, Any] = {
+    key: value
+    for key, value in KAGGLE_EXAMPLE.items()
+    if key not in ("trans_date_trans_time", "unix_time")
+} | {"trans_num": "8f2c1e0b9d4a4f7e8c3b2a1d0e9f8a7b", "current_time": 1592741665000}
+
+
+class Transaction(BaseModel):
+    """One card transaction, Kaggle/Sparkov shape or live-feed shape."""
+
+    model_config = ConfigDict(
+        extra="ignore",
+        coerce_numbers_to_str=True,  # card numbers and zips often arrive as JSON numbers
+        str_max_length=1000,
+        json_schema_extra={"examples": [KAGGLE_EXAMPLE, FEED_EXAMPLE]},
+    )
+
+    current_time: int | None = Field(
+        None,
+        description="Event time in epoch milliseconds (live-feed shape); wins over "
+        "`trans_date_trans_time` when both are given.",
+        examples=[1592741665000],
+    )
+    trans_date_trans_time: str | None = Field(
+        None,
+        validate_default=True,
+        description="Event time, `YYYY-MM-DD HH:MM:SS` (UTC). Required unless `current_time` "
+        "is given.",
+        examples=["2020-06-21 12:14:25"],
+    )
+    cc_num: str = Field(
+        description="Card number (PAN), 8 to 19 digits. Tokenized on arrival; never stored, "
+        "logged or returned.",
+        examples=["2291163933867244"],
+    )
+    merchant: str = Field(description="Merchant name.", examples=["fraud_Kirlin and Sons"])
+    category: str = Field(
+        description="Merchant category: one of the fourteen Sparkov categories "
+        "(entertainment, food_dining, gas_transport, grocery_net, grocery_pos, "
+        "health_fitness, home, kids_pets, misc_net, misc_pos, personal_care, shopping_net, "
+        "shopping_pos, travel).",
+        examples=["personal_care"],
+    )
+    amt: float = Field(description="Amount in dollars, >= 0.", examples=[2.86])
+    first: str | None = Field(None, description="Card holder's first name.")
+    last: str | None = Field(None, description="Card holder's last name.")
+    gender: str = Field(description="Card holder's gender, `M` or `F`.", examples=["M"])
+    street: str | None = Field(None, description="Card holder's street address.")
+    city: str | None = Field(None, description="Card holder's city.")
+    state: str | None = Field(None, description="Card holder's state (two letters).")
+    zip: str | None = Field(None, description="Card holder's ZIP code.")
+    lat: float = Field(description="Card holder's home latitude, [-90, 90].")
+    long: float = Field(description="Card holder's home longitude, [-180, 180].")
+    city_pop: int = Field(description="Population of the card holder's city, >= 0.")
+    job: str | None = Field(None, description="Card holder's job.")
+    dob: str = Field(
+        description="Card holder's date of birth, `YYYY-MM-DD`, after 1900 and before the event.",
+        examples=["1968-03-19"],
+    )
+    trans_num: str = Field(
+        description="Unique transaction id; decisions are stored (upserted) under it.",
+        examples=["2da90c7d74bd46a0caf3777415b3ebd3"],
+    )
+    unix_time: int | None = Field(
+        None,
+        description="Kaggle's epoch seconds (seven years behind the event time in the Kaggle "
+        "files); carried, never used as event time.",
+    )
+    merch_lat: float = Field(description="Merchant latitude, [-90, 90].")
+    merch_long: float = Field(description="Merchant longitude, [-180, 180].")
+    is_fraud: int | None = Field(
+        None, description="Label, if the sender has one: accepted and ignored (scoring is "
+        "label-free)."
+    )  # fmt: skip
+
+    @field_validator("cc_num", mode="before")
+    @classmethod
+    def _card_number_text(cls, value: Any) -> Any:
+        # a JSON number is a card number too (the Jedha feed sends one): as its digits
+        if isinstance(value, float) and value.is_integer():
+            return str(int(value))
+        if isinstance(value, int) and not isinstance(value, bool):
+            return str(value)
+        return value
+
+    @field_validator("trans_date_trans_time")
+    @classmethod
+    def _event_time_given(cls, value: str | None, info: ValidationInfo) -> str | None:
+        # (when current_time itself is invalid, that is the one error to report)
+        if value is None and "current_time" in info.data and info.data["current_time"] is None:
+            raise ValueError("required unless current_time (epoch milliseconds) is given")
+        return value
+
+    def record(self) -> dict[str, Any]:
+        """The raw record the contract validates (unset fields and the label left out)."""
+        return self.model_dump(exclude_none=True, exclude={"is_fraud"})
+
+
+class BatchRequest(BaseModel):
+    """Several transactions scored in one call, in the order given (features see them in
+    event-time order)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"transactions": [KAGGLE_EXAMPLE, FEED_EXAMPLE]}]}
+    )
+
+    transactions: list[Transaction] = Field(
+        min_length=1, description="The transactions; at most the server's batch limit."
+    )
+
+
+class ScoreResult(BaseModel):
+    """The decision on one transaction."""
+
+    trans_num: str = Field(description="The transaction's id, as sent.")
+    fraud_probability: float = Field(description="Calibrated probability of fraud, 0 to 1.")
+    decision: Literal[0, 1] = Field(description="1 when flagged (probability >= threshold).")
+    risk_level: RiskLevel = Field(
+        description="LOW; MEDIUM from half the threshold; HIGH when flagged; CRITICAL from "
+        "0.9 (or the threshold, if higher)."
+    )
+    threshold: float = Field(description="The model's decision threshold.")
+    model_version: str = Field(description="Version id of the model that scored it.")
+    top_reasons: list[str] = Field(
+        description="Up to three reasons in words, for MEDIUM risk and above."
+    )
+    latency_ms: float = Field(description="Time from the request's arrival to the decision.")
+
+
+class BatchResponse(BaseModel):
+    """Decisions for every transaction of a batch, in request order."""
+
+    results: list[ScoreResult]
+
+
+class PredictRequest(BaseModel):
+    """The original project's `/predict` body: one transaction and a named threshold."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"data": KAGGLE_EXAMPLE, "threshold": "balanced"}]}
+    )
+
+    data: Transaction = Field(description="The transaction.")
+    threshold: ThresholdName = Field(
+        "balanced", description="Named threshold for `prediction`; see `GET /thresholds`."
+    )
+
+
+class PredictDetails(BaseModel):
+    """Everything else about a `/predict` decision."""
+
+    trans_num: str
+    model_version: str
+    top_reasons: list[str]
+    latency_ms: float
+    threshold_name: ThresholdName
+    model_threshold: float = Field(description="The model's own threshold (stored decisions).")
+    stored_decision: Literal[0, 1] = Field(
+        description="The decision at the model's threshold, the one written to the store."
+    )
+
+
+class PredictResponse(BaseModel):
+    """The original project's `/predict` answer."""
+
+    prediction: Literal[0, 1] = Field(description="1 when probability >= threshold_used.")
+    probability: float = Field(description="Calibrated probability of fraud, 0 to 1.")
+    threshold_used: float = Field(description="Value of the named threshold.")
+    risk_level: RiskLevel = Field(description="Risk level relative to threshold_used.")
+    details: PredictDetails
+
+
+class NamedThreshold(BaseModel):
+    """One named threshold and how it is derived from the model's."""
+
+    name: ThresholdName
+    value: float
+    rule: str = Field(description="How the value follows from the model's threshold t.")
+
+
+class ThresholdsResponse(BaseModel):
+    """The four named thresholds of `/predict`."""
+
+    model_threshold: float
+    default: ThresholdName = "balanced"
+    thresholds: list[NamedThreshold]
+
+
+class HealthResponse(BaseModel):
+    """Liveness: the process answers."""
+
+    status: Literal["ok"] = "ok"
+    model_version: str
+    uptime_s: float
+
+
+class ReadyResponse(BaseModel):
+    """Readiness of each part the API needs."""
+
+    ready: bool
+    model: str = Field(description="`loaded`, or why not.")
+    database: str = Field(description="`ok`, `unreachable` or `not configured`.")
+
+
+class ModelInfo(BaseModel):
+    """The model in use: what it reads and how well it did on validation."""
+
+    version: str
+    created_at: str | None
+    features: list[str]
+    baseline_features: list[str]
+    threshold: float
+    threshold_policy: str | None
+    training_window: dict[str, Any]
+    validation_metrics: dict[str, Any]
+    rows: dict[str, Any]
+    label_delay_ms: int | None
+
+
+class ErrorItem(BaseModel):
+    """One problem with a request, located by field (and index in a batch)."""
+
+    loc: list[str | int] = Field(description='Where: e.g. `["body", "transactions", 3, "amt"]`.')
+    msg: str
+    type: str = Field(description="`schema` for the transaction contract, else pydantic's type.")
+
+
+class ErrorResponse(BaseModel):
+    """Why a request was refused."""
+
+    message: str = Field(description="Every problem in one line, fields named.")
+    detail: list[ErrorItem] = Field(default_factory=list)
