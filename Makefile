@@ -40,7 +40,8 @@ format: venv-dev  ## apply ruff's fixes and formatting
 	$(BIN)/ruff format src tests benchmarks
 
 bench: venv  ## run every benchmark; each prints one JSON line of figures
-	@for script in benchmarks/*.py; do echo "== $$script" >&2; $(BIN)/python $$script || exit 1; done
+	@for script in $(filter-out benchmarks/__init__.py,$(wildcard benchmarks/*.py)); do \
+		echo "== $$script" >&2; $(BIN)/python -m benchmarks.$$(basename $$script .py) || exit 1; done
 
 lock: venv-dev  ## re-pin constraints.txt from the current .venv (after changing dependencies)
 	$(BIN)/python -m pip freeze --exclude-editable | grep -v '^fraudwatch' > constraints.txt

@@ -28,6 +28,7 @@ import pandas as pd
 
 from fraudwatch.features import OnlineFeatures
 from fraudwatch.pipeline.inputs import Arrival, Input
+from fraudwatch.pipeline.prepare import prefetched
 from fraudwatch.pipeline.service import ScoringService
 from fraudwatch.sinks.store import DeadLetter, Store, dead_letters
 
@@ -98,7 +99,10 @@ class Runner:
         self._position = start_position
         self.summary.resumed_from = start_position
         first_pending = last_log = last_snapshot = time.monotonic()
-        for arrival in self.source.arrivals(start_position, stop):
+        arrivals = self.source.arrivals(start_position, stop)
+        if getattr(self.source, "rate", 0.0) is None:  # replay flat out: read ahead in a thread
+            arrivals = prefetched(arrivals, depth=2)
+        for arrival in arrivals:
             if len(arrival.records):
                 if not self._pending:
                     first_pending = time.monotonic()
