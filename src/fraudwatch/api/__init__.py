@@ -1,5 +1,5 @@
 """The scoring API: FastAPI over the shared scoring service (``fraudwatch serve``)."""
 
-from fraudwatch.api.app import create_app, serve
+from fraudwatch.api.app import create_app
 
-__all__ = ["create_app", "serve"]
+__all__ = ["create_app"]

@@ -15,7 +15,6 @@ import logging
 import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from pathlib import Path
 from typing import Annotated, Any, Protocol
 
 import numpy as np
@@ -35,7 +34,7 @@ from fraudwatch.api.scoring import (
     named_thresholds,
 )
 from fraudwatch.api.security import ApiKeys
-from fraudwatch.api.writer import DecisionStore, StoreWriter
+from fraudwatch.api.writer import StoreWriter
 from fraudwatch.model.scorer import risk_levels
 from fraudwatch.pipeline.service import ScoringService
 from fraudwatch.privacy import redact_pans
@@ -312,21 +311,3 @@ def create_app(
         return Response(content, media_type=media_type)
 
     return app
-
-
-def serve(
-    model_dir: Path | None = None,
-    host: str = "127.0.0.1",
-    port: int = 8000,
-    database_url: str | None = None,
-    *,
-    api_keys: Sequence[str] | None = None,
-    batch_limit: int = DEFAULT_BATCH_LIMIT,
-) -> None:
-    """Run the scoring API until interrupted (see :mod:`fraudwatch.api.server`)."""
-    from fraudwatch.api.server import run
-
-    run(model_dir, host, port, database_url, api_keys=api_keys, batch_limit=batch_limit)
-
-
-__all__ = ["DecisionStore", "Pingable", "create_app", "serve"]
