@@ -16,6 +16,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy.engine import make_url
 
 from fraudwatch.sinks.database import normalise_url
@@ -28,6 +29,12 @@ POSTGRES_PORT = int(os.environ.get("FRAUDWATCH_TEST_PG_PORT", "5432"))
 REDIS_HOST = os.environ.get("FRAUDWATCH_TEST_REDIS_HOST", "127.0.0.1")
 REDIS_PORT = int(os.environ.get("FRAUDWATCH_TEST_REDIS_PORT", "6379"))
 TEST_DATABASE_URL_ENV = "FRAUDWATCH_TEST_DATABASE_URL"
+
+# CI replays the same examples every run (a red CI is then always reproducible); on a
+# laptop hypothesis explores new examples each time and remembers the failing ones.
+hypothesis_settings.register_profile("ci", derandomize=True, print_blob=True)
+hypothesis_settings.register_profile("dev")
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.integration)]
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 from typing import Any
 
 import pandas as pd
@@ -103,7 +104,11 @@ def _assert_same(fast: ValidatedBatch, slow: ValidatedBatch) -> None:
     assert [r.record for r in fast.rejected] == [r.record for r in slow.rejected]
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=int(os.environ.get("FRAUDWATCH_EXAMPLES", "400")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 @given(
     picks=st.lists(
         st.tuples(st.integers(0, len(RECORDS) - 1), st.booleans(), EDITS),

@@ -172,13 +172,15 @@ def _card_numbers(series: pd.Series) -> pd.Series:
     if series.dtype == object:
 
         def one(value: Any) -> Any:
-            if isinstance(value, float):
-                return str(int(value)) if value.is_integer() else None
-            if isinstance(value, bool) or value is None:
+            if isinstance(value, bool | np.bool_) or value is None:
                 return None
+            if isinstance(value, float | np.floating):
+                return str(int(value)) if value.is_integer() else None
+            if isinstance(value, int | np.integer):
+                return str(int(value))  # text now: a neighbour's NaN must not make it a float
             return value
 
-        series = series.map(one)
+        series = pd.Series([one(v) for v in series], index=series.index, dtype=object)
     return _to_text(series)
 
 
