@@ -179,3 +179,43 @@ def test_numbers_parse_the_same(field: str, value: Any) -> None:
     fast = validate_batch(batch)
     _assert_same(fast, validate_batch_vectorised(batch))
     event("valid" if len(fast.valid) == 2 else "rejected")
+
+
+TEXT_VALUES = st.one_of(DATE_TIMES, NUMBER_TEXTS, st.text(max_size=12), st.just(""),
+                        st.sampled_from([str(c) for _, c in CORRUPTIONS]))  # fmt: skip
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    picks=st.lists(
+        st.tuples(
+            st.integers(0, len(RECORDS) - 1),
+            st.lists(st.tuples(st.sampled_from(list(KAGGLE_COLUMNS)), TEXT_VALUES), max_size=3),
+        ),
+        min_size=1,
+        max_size=schema_scalar.SMALL_FRAME,
+    ),
+    offset=st.integers(0, 10_000),
+)
+def test_small_csv_chunks_take_the_scalar_path_with_the_same_result(
+    picks: list[tuple[int, list[tuple[str, str]]]],
+    offset: int,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """A small chunk read from a CSV file (the pipeline's case) validates the same either way."""
+    from fraudwatch.sources.csv_file import read_transactions
+
+    rows = []
+    for row, edits in picks:
+        record = {k: ("" if v is None else str(v)) for k, v in RECORDS[row].items()}
+        for field, value in edits:
+            record[field] = value.replace("\n", " ").replace("\r", " ")
+        rows.append(record)
+    path = tmp_path_factory.mktemp("chunk") / "chunk.csv"
+    pd.DataFrame(rows, index=pd.RangeIndex(offset, offset + len(rows))).to_csv(path, index_label="")
+    frame = next(read_transactions(path))
+    records = schema_scalar.frame_records(frame)
+    if records is None:  # a column pandas could not keep plain: the vectorised path anyway
+        event("not eligible")
+        return
+    _assert_same(validate_batch(frame), validate_batch_vectorised(frame))

@@ -276,7 +276,13 @@ def validate_batch(batch: pd.DataFrame | Sequence[Mapping[str, Any]]) -> Validat
     """
     from fraudwatch import schema_scalar  # it builds on this module
 
-    if not isinstance(batch, pd.DataFrame) and schema_scalar.eligible(batch):
+    if isinstance(batch, pd.DataFrame):
+        records = schema_scalar.frame_records(batch)
+        if records is not None:
+            result = schema_scalar.validate_small(records)
+            result.valid.index = batch.index[result.valid.index.to_numpy()]
+            return result
+    elif schema_scalar.eligible(batch):
         return schema_scalar.validate_small(batch)
     return validate_batch_vectorised(batch)
 

@@ -62,9 +62,30 @@ _CATEGORY_SET = frozenset(CATEGORIES)
 _UNKNOWN_CATEGORY = f"unknown category (known: {', '.join(CATEGORIES)})"
 
 
-def eligible(records: Sequence[Any]) -> bool:
+#: Rows of a pandas batch (a CSV chunk, a decoded feed page) that still take the scalar path.
+SMALL_FRAME = 64
+
+
+def frame_records(frame: pd.DataFrame) -> list[dict[str, Any]] | None:
+    """The rows of a small frame as plain records for the scalar path, or None if not eligible.
+
+    pandas' missing markers become None, as in a JSON record; anything not plain (numpy
+    objects in an object column, huge integers) sends the batch to the vectorised path.
+    """
+    if len(frame) > SMALL_FRAME or not frame.columns.map(type).isin([str]).all():
+        return None
+    names = list(frame.columns)
+    columns = [
+        [None if value is pd.NA or value is pd.NaT else value for value in frame[name].tolist()]
+        for name in names
+    ]
+    records = [dict(zip(names, values, strict=True)) for values in zip(*columns, strict=True)]
+    return records if eligible(records, limit=SMALL_FRAME) else None
+
+
+def eligible(records: Sequence[Any], limit: int = SMALL_BATCH) -> bool:
     """Whether a batch can take the scalar path: few records, plain JSON values only."""
-    if not isinstance(records, list | tuple) or len(records) > SMALL_BATCH:
+    if not isinstance(records, list | tuple) or len(records) > limit:
         return False
     for record in records:
         if type(record) is not dict:

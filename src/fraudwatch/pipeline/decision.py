@@ -42,40 +42,44 @@ def make_decisions(
     n = len(scores)
     reasons = [
         _EMPTY_REASONS if not text else json.dumps(text.split("; "))
-        for text in scores["top_reasons"]
+        for text in scores["top_reasons"].tolist()
     ]
-    state = (
-        transactions["state"]
-        if "state" in transactions
-        else pd.Series(pd.NA, index=transactions.index)
-    )
+    state = _objects(transactions["state"]) if "state" in transactions else np.full(n, None)
     latency = (now - np.asarray(received_at, dtype=np.float64)) * 1000.0 + np.zeros(n)
     columns = {
-        "trans_num": _text(transactions["trans_num"]),
-        "card_token": _text(transactions["card_token"]),
-        "masked_pan": _text(transactions["masked_pan"]),
+        "trans_num": _objects(transactions["trans_num"]),
+        "card_token": _objects(transactions["card_token"]),
+        "masked_pan": _objects(transactions["masked_pan"]),
         "event_time": transactions["event_time"].to_numpy(dtype="datetime64[us]"),
         "amount": transactions["amt"].to_numpy(dtype=np.float64),
-        "merchant": _text(transactions["merchant"]),
-        "category": _text(transactions["category"]),
-        "state": pd.Series(
-            state.astype(object).where(state.notna(), None).to_numpy(), dtype=object
-        ),
+        "merchant": _objects(transactions["merchant"]),
+        "category": _objects(transactions["category"]),
+        "state": state,
         "fraud_probability": scores["fraud_probability"].to_numpy(dtype=np.float64),
-        "risk_level": _text(scores["risk_level"]),
+        "risk_level": _objects(scores["risk_level"]),
         "decision": scores["decision"].to_numpy(dtype=np.int64),
         "threshold": np.full(n, float(threshold)),
-        "model_version": pd.Series([model_version] * n, dtype=object),
-        "reasons": pd.Series(reasons, dtype=object),
+        "model_version": np.full(n, model_version, dtype=object),
+        "reasons": np.array(reasons, dtype=object),
         "latency_ms": latency,
-        "source": pd.Series([source] * n, dtype=object),
+        "source": np.full(n, source, dtype=object),
     }
-    return pd.DataFrame(columns)
+    # one object block, never converted to Arrow strings: the sinks iterate Python values
+    return pd.DataFrame(
+        {
+            name: pd.Series(values, dtype=values.dtype, copy=False)
+            for name, values in columns.items()
+        }
+    )
 
 
 _EMPTY_REASONS = "[]"
 
 
-def _text(values: pd.Series) -> pd.Series:
-    """Strings kept as Python objects: sinks iterate them, Arrow strings would cost a copy."""
-    return pd.Series(values.astype(str).to_numpy(dtype=object), dtype=object)
+def _objects(values: pd.Series) -> np.ndarray:
+    """Strings as a numpy object array (missing → None)."""
+    array = np.array(values.to_numpy(dtype=object), dtype=object)
+    missing = pd.isna(array)
+    if missing.any():
+        array[missing] = None
+    return array

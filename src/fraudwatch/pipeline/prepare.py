@@ -40,9 +40,15 @@ def prepare_batch(raw: pd.DataFrame | Sequence[Mapping[str, Any]], key: bytes) -
     codes, pans = pd.factorize(valid["cc_num"])  # each distinct card is hashed once
     tokens = card_tokens(pans.astype(str), key)
     masks = np.array([mask_pan(pan) for pan in pans.astype(str)], dtype=object)
-    valid = valid.drop(columns=["cc_num"])
-    valid.insert(1, CARD_TOKEN, tokens[codes] if len(codes) else np.array([], dtype=object))
-    valid.insert(2, MASKED_PAN, masks[codes] if len(codes) else np.array([], dtype=object))
+    empty = np.array([], dtype=object)
+    # in place (the frame is validation's own): the PAN column becomes the token column
+    valid["cc_num"] = pd.Series(
+        tokens[codes] if len(codes) else empty, index=valid.index, dtype=object
+    )
+    valid.columns = [CARD_TOKEN if name == "cc_num" else name for name in valid.columns]
+    valid[MASKED_PAN] = pd.Series(
+        masks[codes] if len(codes) else empty, index=valid.index, dtype=object
+    )
     return PreparedBatch(valid, result.rejected)
 
 

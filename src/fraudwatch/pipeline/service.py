@@ -24,7 +24,7 @@ from fraudwatch.model.registry import ModelBundle, load_bundle
 from fraudwatch.model.scorer import Scorer
 from fraudwatch.pipeline.decision import make_decisions
 from fraudwatch.pipeline.prepare import prepare_batch
-from fraudwatch.schema import LABEL_COLUMN, SCENARIO_COLUMN, Rejection
+from fraudwatch.schema import Rejection
 
 
 @dataclass
@@ -80,11 +80,11 @@ class ScoringService:
         arrived = time.time() if received_at is None else received_at
         records = raw if isinstance(raw, pd.DataFrame) else list(raw)
         prepared = prepare_batch(records, self.key)
-        transactions = prepared.transactions.drop(
-            columns=[LABEL_COLUMN, SCENARIO_COLUMN], errors="ignore"
-        )
-        order = np.argsort(transactions["event_time"].to_numpy(), kind="stable")
-        transactions = transactions.iloc[order]
+        transactions = prepared.transactions  # its labels, if any, never reach the features:
+        # transform_many(labelled=False) ignores them (tests hold scores equal without them)
+        times = transactions["event_time"].to_numpy()
+        if len(times) > 1 and not (times[1:] >= times[:-1]).all():
+            transactions = transactions.iloc[np.argsort(times, kind="stable")]
         if isinstance(arrived, np.ndarray):  # one arrival time per raw record, by position
             raw_index = (
                 records.index if isinstance(records, pd.DataFrame) else pd.RangeIndex(len(records))
