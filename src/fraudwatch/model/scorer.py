@@ -59,8 +59,10 @@ class Scorer:
         threshold: float | None = None,
         explain_from: str = "MEDIUM",
         explanation: Literal["path", "shap"] = "path",
+        baseline: bool = True,
     ) -> None:
         self.bundle = bundle
+        self.with_baseline = baseline  # the static-only baseline: for evaluation, not serving
         self.reasons = reasons
         self.threshold = bundle.model.threshold if threshold is None else threshold
         self.explanation = explanation
@@ -79,18 +81,19 @@ class Scorer:
         explain = np.flatnonzero(np.isin(level, self._explained_levels))
         if len(explain) and self.reasons:
             reasons[explain] = self._explain_rows(matrix[np.ix_(explain, positions[0])])
-        baseline_probability = baseline.probability(matrix[:, positions[1]])
-        return pd.DataFrame(
-            {
-                "fraud_probability": probability,
-                "decision": (probability >= self.threshold).astype(np.int64),
-                "risk_level": level,
-                "top_reasons": reasons,
-                "baseline_probability": baseline_probability,
-                "baseline_decision": (baseline_probability >= baseline.threshold).astype(np.int64),
-            },
-            index=features.index,
-        )
+        scores = {
+            "fraud_probability": probability,
+            "decision": (probability >= self.threshold).astype(np.int64),
+            "risk_level": level,
+            "top_reasons": reasons,
+        }
+        if self.with_baseline:
+            baseline_probability = baseline.probability(matrix[:, positions[1]])
+            scores["baseline_probability"] = baseline_probability
+            scores["baseline_decision"] = (baseline_probability >= baseline.threshold).astype(
+                np.int64
+            )
+        return pd.DataFrame(scores, index=features.index)
 
     def _matrix(self, features: pd.DataFrame) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]:
         """The frame as one float64 matrix, and where the model's and baseline's columns are.

@@ -44,7 +44,7 @@ class ScoringService:
         self.key = key
         delay = int(bundle.metadata.get("label_delay_ms", DEFAULT_LABEL_DELAY_MS))
         self.engine = OnlineFeatures(bundle.reference, label_delay_ms=delay)
-        self.scorer = Scorer(bundle, threshold=threshold)
+        self.scorer = Scorer(bundle, threshold=threshold, baseline=False)
         self._lock = threading.Lock()
         self.scored = 0
 
