@@ -67,6 +67,12 @@ class Settings(BaseSettings):
         "`<data_dir>/fraudwatch.db`. `postgres://` and `postgresql://` URLs (e.g. Neon's) use "
         "psycopg 3. `NEON_DB_URI` is accepted too.",
     )
+    redis_url: str | None = Field(
+        None,
+        repr=False,  # it may carry a password
+        description="Redis URL (`redis://host:6379/0`) for per-card feature state shared by "
+        "every scoring process (`serve`, `run`). Unset: each process keeps its own.",
+    )
     api_keys: SecretStr | None = Field(
         None,
         description="Comma-separated keys the scoring API accepts in `X-API-Key`. Unset: the "

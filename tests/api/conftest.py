@@ -75,9 +75,14 @@ def make_client(service: ScoringService) -> Iterator[Callable[..., TestClient]]:
     """Builds started test clients over ``service`` (``create_app`` keyword arguments)."""
     clients: list[TestClient] = []
 
-    def make(*, headers: dict[str, str] | None = None, **options: Any) -> TestClient:
+    def make(
+        *,
+        headers: dict[str, str] | None = None,
+        scoring: ScoringService | None = None,
+        **options: Any,
+    ) -> TestClient:
         options.setdefault("api_keys", [API_KEY])
-        app: FastAPI = create_app(service, **options)
+        app: FastAPI = create_app(scoring or service, **options)
         client = TestClient(app, headers={"X-API-Key": API_KEY} if headers is None else headers)
         client.__enter__()
         clients.append(client)

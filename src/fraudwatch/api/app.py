@@ -13,7 +13,7 @@ from __future__ import annotations
 import gc
 import logging
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Annotated, Any, Protocol
 
@@ -272,13 +272,16 @@ def create_app(
         tags=["operations"], summary="Readiness: model loaded and database answering",
     )  # fmt: skip
     def ready() -> Any:  # sync: FastAPI runs it in a thread, a slow ping never blocks scoring
-        """200 when the model is loaded and the database answers; 503 says which is not."""
+        """200 when the model is loaded and the database (and Redis) answer; 503 says which not."""
         model = "loaded" if service.bundle is not None else "not loaded"
         database = "not configured"
         if store is not None:
             database = "ok" if store.ping() else "unreachable"
-        is_ready = model == "loaded" and database != "unreachable"
-        body = {"ready": is_ready, "model": model, "database": database}
+        card_state = "in process"
+        if service.shared is not None:
+            card_state = "redis: ok" if _answers(service.shared.ping) else "unreachable"
+        is_ready = model == "loaded" and "unreachable" not in (database, card_state)
+        body = {"ready": is_ready, "model": model, "database": database, "card_state": card_state}
         return JSONResponse(body, status_code=200 if is_ready else 503)
 
     @app.get(
@@ -311,3 +314,11 @@ def create_app(
         return Response(content, media_type=media_type)
 
     return app
+
+
+def _answers(ping: Callable[[], bool]) -> bool:
+    """Whether a ping succeeds (any error is a no)."""
+    try:
+        return ping()
+    except Exception:
+        return False

@@ -244,6 +244,11 @@ class ReadyResponse(BaseModel):
     ready: bool
     model: str = Field(description="`loaded`, or why not.")
     database: str = Field(description="`ok`, `unreachable` or `not configured`.")
+    card_state: str = Field(
+        "in process",
+        description="Where per-card feature state lives: `in process`, or `redis: ok` / "
+        "`unreachable` when `FRAUDWATCH_REDIS_URL` is set.",
+    )
 
 
 class ModelInfo(BaseModel):

@@ -49,7 +49,7 @@ def build_app(
     folder = model_dir or champion_dir(settings.data_dir)
     secret = settings.pan_key.get_secret_value() if settings.pan_key else None
     key = load_or_create_key(secret, settings.pan_key_file)
-    service = ScoringService.from_model_dir(folder, key)
+    service = ScoringService.from_model_dir(folder, key, redis_url=settings.redis_url)
     store = Store(resolve_database_url(database_url or settings.database_url, settings.data_dir))
     try:
         store.upgrade()

@@ -240,7 +240,7 @@ def run(
     settings = get_settings()
     try:
         service = ScoringService.from_model_dir(
-            model_dir or champion_dir(settings.data_dir), pan_key()
+            model_dir or champion_dir(settings.data_dir), pan_key(), redis_url=settings.redis_url
         )
         pipeline_input = open_input(source, rate=rate, seed=settings.seed)
     except (ModelNotFoundError, FileNotFoundError) as error:

@@ -7,6 +7,7 @@ memory holds only the last ``delay`` worth of labels.
 
 from __future__ import annotations
 
+import hashlib
 import heapq
 
 import numpy as np
@@ -21,6 +22,10 @@ class MerchantLabels:
     def __init__(self, label_delay_ms: int) -> None:
         self.label_delay_ms = label_delay_ms
         self._codes: dict[str, int] = {}
+        #: each code's stable key (a hash of the name, the same in every process) and back:
+        #: card states shared between processes carry keys, not this process's codes
+        self._keys = np.zeros(0, dtype=np.int64)
+        self._by_key: dict[int, int] = {}
         self._frauds = np.zeros(0)
         self._labelled = np.zeros(0)
         self._pending: dict[int, tuple[IntArray, FloatArray]] = {}
@@ -40,13 +45,29 @@ class MerchantLabels:
         for number, name in enumerate(names):
             code = self._codes.get(name)
             if code is None:
-                code = self._codes[name] = len(self._codes)
+                code = self._codes[name] = self._code_of_key(stable_key(name))
             codes[number] = code
-        if len(self._codes) > len(self._frauds):
-            extra = max(len(self._codes) - len(self._frauds), len(self._frauds))
-            self._frauds = np.concatenate((self._frauds, np.zeros(extra)))
-            self._labelled = np.concatenate((self._labelled, np.zeros(extra)))
         return codes if inverse is None else codes[inverse]
+
+    def keys_of(self, codes: IntArray) -> IntArray:
+        """The stable keys of codes (the same merchant has the same key in every process)."""
+        return self._keys[codes]
+
+    def codes_of_keys(self, keys: IntArray) -> IntArray:
+        """This process's codes of stable keys (a merchant not seen here yet gets a code)."""
+        return np.array([self._code_of_key(key) for key in keys.tolist()], dtype=np.int64)
+
+    def _code_of_key(self, key: int) -> int:
+        code = self._by_key.get(key)
+        if code is None:
+            code = self._by_key[key] = len(self._by_key)
+            if code >= len(self._keys):
+                extra = max(64, len(self._keys))
+                self._keys = np.concatenate((self._keys, np.zeros(extra, dtype=np.int64)))
+                self._frauds = np.concatenate((self._frauds, np.zeros(extra)))
+                self._labelled = np.concatenate((self._labelled, np.zeros(extra)))
+            self._keys[code] = key
+        return code
 
     def learn(self, merchants: IntArray, t_ms: IntArray, labels: FloatArray) -> None:
         """Record labelled events; each counts for queries at least the delay after it."""
@@ -108,6 +129,18 @@ class MerchantLabels:
     def __setstate__(self, state: dict[str, object]) -> None:
         """Restore a pickled state (snapshots from before the due queue existed included)."""
         self.__dict__.update(state)
+        if "_by_key" not in state:  # snapshots from before stable keys: key the known codes
+            self._by_key = {}
+            self._keys = np.zeros(len(self._frauds), dtype=np.int64)
+            for name, code in sorted(self._codes.items(), key=lambda item: item[1]):
+                self._by_key[stable_key(name)] = code
+                self._keys[code] = stable_key(name)
         if "_due" not in state:
             self._due = [(int(times[0]), code) for code, (times, _) in self._pending.items()]
             heapq.heapify(self._due)
+
+
+def stable_key(name: str) -> int:
+    """A 64-bit key of a merchant name, the same in every process (BLAKE2b)."""
+    digest = hashlib.blake2b(name.encode("utf-8"), digest_size=8).digest()
+    return int.from_bytes(digest, "little", signed=True)

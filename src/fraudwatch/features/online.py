@@ -13,6 +13,7 @@ happening at its card's latest time.
 from __future__ import annotations
 
 import pickle
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -53,6 +54,11 @@ EVENT_DTYPE = np.dtype(
     [("t_ms", "i8"), ("amount", "f8"), ("amount_before", "f8"), ("night_before", "f8"),
      ("merchant", "i8"), ("category", "i8"), ("merch_lat", "f8"), ("merch_long", "f8")]
 )  # fmt: skip
+#: The same fields in a fixed little-endian layout: how a card's events travel to a store.
+_EVENT_WIRE = np.dtype(
+    [(name, EVENT_DTYPE[name].newbyteorder("<")) for name in EVENT_DTYPE.names or ()]
+)
+_CARD_STATE_VERSION = b"\x01"
 Batch = dict[str, np.ndarray]
 #: The transaction columns the features read.
 _INPUT_COLUMNS = (
@@ -177,6 +183,65 @@ class OnlineFeatures:
         engine = cls(reference)
         vars(engine).update(payload["state"])
         return engine
+
+    # -- one card's state as bytes (for a shared store) ----------------------------------
+
+    def export_cards(self, tokens: Sequence[str]) -> list[bytes | None]:
+        """Each card's state as bytes, in order (None for a card not held)."""
+        states: list[bytes | None] = []
+        for token in tokens:
+            slot = self._slots.get(token)
+            events = None if slot is None else self._recent[slot]
+            if slot is None or events is None:
+                states.append(None)
+                continue
+            header = np.array([self._first_seen[slot], self._last_seen[slot]], dtype="<i8")
+            states.append(
+                _CARD_STATE_VERSION
+                + header.tobytes()
+                + self._totals[slot].astype("<f8").tobytes()
+                + self._category_totals[slot].astype("<f8").tobytes()
+                + self._wire_events(events).tobytes()
+            )
+        return states
+
+    def import_cards(self, states: Mapping[str, bytes | None]) -> None:
+        """Replace the held state of these cards with :meth:`export_cards` bytes (None: forget)."""
+        self.forget_cards([token for token, state in states.items() if state is None])
+        for token, state in states.items():
+            if state is None:
+                continue
+            if state[:1] != _CARD_STATE_VERSION:
+                raise ValueError(f"unsupported card-state version {state[:1]!r}")
+            header = np.frombuffer(state, dtype="<i8", count=2, offset=1)
+            totals = np.frombuffer(state, dtype="<f8", count=4, offset=17)
+            width = _N_CATEGORIES * 2
+            categories = np.frombuffer(state, dtype="<f8", count=width, offset=49)
+            events = np.frombuffer(state, dtype=_EVENT_WIRE, offset=49 + 8 * width)
+            slot = self._slots.get(token)
+            if slot is None:
+                slot = self._slots[token] = self._new_slot()
+            self._first_seen[slot], self._last_seen[slot] = int(header[0]), int(header[1])
+            self._totals[slot] = totals
+            self._category_totals[slot] = categories.reshape(_N_CATEGORIES, 2)
+            local = events.astype(EVENT_DTYPE)
+            local["merchant"] = self.merchants.codes_of_keys(events["merchant"])
+            self._recent[slot] = local
+            self.clock_ms = max(self.clock_ms, int(header[1]))
+
+    def _wire_events(self, events: np.ndarray) -> np.ndarray:
+        """Events in the wire layout, merchants as stable keys instead of local codes."""
+        wire = events.astype(_EVENT_WIRE)
+        wire["merchant"] = self.merchants.keys_of(events["merchant"])
+        return wire
+
+    def forget_cards(self, tokens: Sequence[str]) -> None:
+        """Drop these cards from the held state (their next event starts a new history)."""
+        for token in tokens:
+            slot = self._slots.pop(token, None)
+            if slot is not None:
+                self._recent[slot] = None
+                self._free.append(slot)
 
     # -- card slots --------------------------------------------------------------------
 

@@ -82,7 +82,7 @@ class Runner:
         self.max_batch, self.max_wait = max_batch, max_wait
         self.hooks = list(hooks)
         self.state_file = None
-        if state_dir is not None:
+        if state_dir is not None and service.shared is None:  # shared: the state is in Redis
             name = hashlib.sha256(source.source_id.encode()).hexdigest()[:16]
             self.state_file = state_dir / f"features-{name}.pkl"
         self.snapshot_every, self.log_every = snapshot_every, log_every

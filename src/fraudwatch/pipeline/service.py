@@ -20,6 +20,7 @@ import pandas as pd
 
 from fraudwatch.features import OnlineFeatures
 from fraudwatch.features.definitions import DEFAULT_LABEL_DELAY_MS
+from fraudwatch.features.shared import RedisCardState
 from fraudwatch.model.registry import ModelBundle, load_bundle
 from fraudwatch.model.scorer import Scorer
 from fraudwatch.pipeline.decision import make_decisions
@@ -39,8 +40,16 @@ class ScoredBatch:
 class ScoringService:
     """One model, one per-card state: raw records in, Decision rows out."""
 
-    def __init__(self, bundle: ModelBundle, key: bytes, *, threshold: float | None = None) -> None:
+    def __init__(
+        self,
+        bundle: ModelBundle,
+        key: bytes,
+        *,
+        threshold: float | None = None,
+        shared: RedisCardState | None = None,
+    ) -> None:
         self.bundle = bundle
+        self.shared = shared  # card state in Redis (shared by processes), else in memory
         self.key = key
         delay = int(bundle.metadata.get("label_delay_ms", DEFAULT_LABEL_DELAY_MS))
         self.engine = OnlineFeatures(bundle.reference, label_delay_ms=delay)
@@ -49,9 +58,12 @@ class ScoringService:
         self.scored = 0
 
     @classmethod
-    def from_model_dir(cls, model_dir: Path, key: bytes) -> ScoringService:
-        """A service for the model saved in ``model_dir``."""
-        return cls(load_bundle(model_dir), key)
+    def from_model_dir(
+        cls, model_dir: Path, key: bytes, *, redis_url: str | None = None
+    ) -> ScoringService:
+        """A service for the model saved in ``model_dir`` (card state in Redis if a URL)."""
+        shared = RedisCardState(redis_url) if redis_url else None
+        return cls(load_bundle(model_dir), key, shared=shared)
 
     @property
     def model_version(self) -> str:
@@ -91,7 +103,10 @@ class ScoringService:
             )
             arrived = arrived[raw_index.get_indexer(transactions.index)]
         with self._lock:
-            features = self.engine.transform_many(transactions)
+            if self.shared is None:
+                features = self.engine.transform_many(transactions)
+            else:
+                features = self.shared.transform_many(self.engine, transactions)
             self.scored += len(transactions)
         scores = self.scorer.score(features)
         decisions = make_decisions(
