@@ -90,12 +90,18 @@ def test_ready_needs_the_database(
         down.close()
     assert response.status_code == 503
     assert response.json() == {
-        "ready": False, "model": "loaded", "database": "unreachable", "card_state": "in process"
+        "ready": False,
+        "model": "loaded",
+        "database": "unreachable",
+        "card_state": "in process",
     }
     response = make_client(store=sqlite_store).get("/ready")
     assert response.status_code == 200
     assert response.json() == {
-        "ready": True, "model": "loaded", "database": "ok", "card_state": "in process"
+        "ready": True,
+        "model": "loaded",
+        "database": "ok",
+        "card_state": "in process",
     }
     assert make_client().get("/ready").json()["database"] == "not configured"
 

@@ -20,7 +20,7 @@ The per-merchant label totals stay in each process: they move only with labelled
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -83,9 +83,11 @@ class RedisCardState:
         """Whether Redis answers."""
         return bool(self.client.ping())
 
-    def transform_many(self, engine: OnlineFeatures, transactions: pd.DataFrame) -> pd.DataFrame:
+    def transform_many(
+        self, engine: OnlineFeatures, transactions: pd.DataFrame | Mapping[str, Any]
+    ) -> pd.DataFrame:
         """The engine's features of a micro-batch, on (and then into) the shared card state."""
-        if not len(transactions):
+        if not len(transactions["card_token"]):
             return engine.transform_many(transactions)
         tokens = list(dict.fromkeys(transactions["card_token"].tolist()))
         keys = [self.namespace + token for token in tokens]

@@ -23,6 +23,7 @@ from fraudwatch.features.kernel import (
     hours_of,
     is_night,
 )
+from fraudwatch.frames import as_array
 from fraudwatch.schema import CATEGORIES, LABEL_COLUMN
 
 _CATEGORY_CODES = {name: code for code, name in enumerate(CATEGORIES)}
@@ -70,36 +71,36 @@ class FeatureReference:
         )
 
 
-def category_codes(categories: pd.Series) -> IntArray:
+def category_codes(categories: pd.Series | np.ndarray) -> IntArray:
     """Category names as codes 0–13 (validated input: every name is known; else -1)."""
     if len(categories) < SMALL_BATCH_ROWS:
         return np.array([_CATEGORY_CODES.get(name, -1) for name in categories.tolist()], np.int64)
-    codes = categories.map(_CATEGORY_CODES)
+    codes = pd.Series(categories, copy=False).map(_CATEGORY_CODES)
     return np.asarray(codes.to_numpy(dtype=np.int64, na_value=-1), dtype=np.int64)
 
 
-def event_ms(event_time: pd.Series) -> IntArray:
+def event_ms(event_time: pd.Series | np.ndarray) -> IntArray:
     """Event times as epoch milliseconds (int64)."""
-    return np.asarray(event_time.to_numpy(dtype="datetime64[ms]").astype(np.int64))
+    return as_array(event_time, "datetime64[ms]").astype(np.int64)
 
 
-def _is_male(gender: pd.Series) -> FloatArray:
+def _is_male(gender: pd.Series | np.ndarray) -> FloatArray:
     """1.0 where gender is "M", else 0.0."""
     if len(gender) < SMALL_BATCH_ROWS:
         return np.array([value == "M" for value in gender.tolist()], dtype=np.float64)
-    return np.asarray((gender == "M").to_numpy(dtype=np.float64))
+    return np.asarray((pd.Series(gender, copy=False) == "M").to_numpy(dtype=np.float64))
 
 
 def static_features(
-    transactions: pd.DataFrame | Mapping[str, pd.Series], reference: FeatureReference
+    transactions: pd.DataFrame | Mapping[str, Any], reference: FeatureReference
 ) -> dict[str, FloatArray]:
     """The features of each transaction on its own: amount, time, holder, place, category.
 
-    ``transactions``: a frame, or its columns by name.
+    ``transactions``: a frame, or its columns by name (Series or numpy arrays).
     """
-    amount = transactions["amt"].to_numpy(dtype=np.float64)
+    amount = as_array(transactions["amt"], np.float64)
     t_ms = event_ms(transactions["event_time"])
-    dob_ms = np.asarray(transactions["dob"].to_numpy(dtype="datetime64[ms]").astype(np.int64))
+    dob_ms = as_array(transactions["dob"], "datetime64[ms]").astype(np.int64)
     codes = category_codes(transactions["category"])
     log_amount = np.log1p(amount)
     day = t_ms // 86_400_000
@@ -114,13 +115,13 @@ def static_features(
         "is_weekend": (weekday >= 5).astype(np.float64),
         "age_years": (t_ms - dob_ms) / _MS_PER_YEAR,
         "gender_male": _is_male(transactions["gender"]),
-        "log_city_pop": np.log1p(transactions["city_pop"].to_numpy(dtype=np.float64)),
+        "log_city_pop": np.log1p(as_array(transactions["city_pop"], np.float64)),
         "category": codes.astype(np.float64),
         "home_merchant_km": haversine_km(
-            transactions["lat"].to_numpy(dtype=np.float64),
-            transactions["long"].to_numpy(dtype=np.float64),
-            transactions["merch_lat"].to_numpy(dtype=np.float64),
-            transactions["merch_long"].to_numpy(dtype=np.float64),
+            as_array(transactions["lat"], np.float64),
+            as_array(transactions["long"], np.float64),
+            as_array(transactions["merch_lat"], np.float64),
+            as_array(transactions["merch_long"], np.float64),
         ),
         "amt_category_z": (log_amount - log_mean) / log_std,
     }

@@ -24,6 +24,7 @@ import pyarrow.csv as pa_csv
 
 from fraudwatch.features import FEATURES_BY_NAME, OnlineFeatures
 from fraudwatch.features.definitions import DEFAULT_LABEL_DELAY_MS
+from fraudwatch.frames import frame_from_columns
 from fraudwatch.model.explain import PathExplainer
 from fraudwatch.model.registry import ModelBundle, feature_matrix, load_bundle, predict_options
 from fraudwatch.pipeline.prepare import prefetched, read_prepared
@@ -69,6 +70,7 @@ class Scorer:
         self._explained_levels = RISK_LEVELS[RISK_LEVELS.index(explain_from) :]
         self._paths: PathExplainer | None = None
         self._columns: tuple[str, ...] = ()
+        self._index: pd.Index | None = None
         self._positions: tuple[np.ndarray, np.ndarray] = (np.zeros(0, np.int64),) * 2
 
     def score(self, features: pd.DataFrame) -> pd.DataFrame:
@@ -93,7 +95,7 @@ class Scorer:
             scores["baseline_decision"] = (baseline_probability >= baseline.threshold).astype(
                 np.int64
             )
-        return pd.DataFrame(scores, index=features.index)
+        return frame_from_columns(scores, features.index)
 
     def _matrix(self, features: pd.DataFrame) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]:
         """The frame as one float64 matrix, and where the model's and baseline's columns are.
@@ -101,6 +103,9 @@ class Scorer:
         One conversion serves both learners and the explanation (a frame of float columns
         is one block, so this is a view, not a copy).
         """
+        if features.columns is self._index:  # the same column labels as last time (usual)
+            return np.asarray(features.to_numpy(dtype=np.float64)), self._positions
+        self._index = features.columns
         columns = tuple(features.columns)
         if columns != self._columns:
             where = {name: number for number, name in enumerate(columns)}

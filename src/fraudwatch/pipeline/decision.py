@@ -10,9 +10,13 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from fraudwatch.frames import as_array, frame_from_columns
 
 #: Columns of a decisions frame, in order (also the columns of the ``decisions`` table,
 #: which adds ``inserted_at``).
@@ -24,7 +28,7 @@ DECISION_COLUMNS: tuple[str, ...] = (
 
 
 def make_decisions(
-    transactions: pd.DataFrame,
+    transactions: pd.DataFrame | Mapping[str, Any],
     scores: pd.DataFrame,
     *,
     model_version: str,
@@ -35,7 +39,8 @@ def make_decisions(
 ) -> pd.DataFrame:
     """Join prepared transactions and their scores into Decision rows.
 
-    ``received_at`` is when each transaction arrived (``time.time()`` seconds, one value or
+    ``transactions``: a frame or its columns as arrays. ``received_at`` is when each
+    transaction arrived (``time.time()`` seconds, one value or
     one per row); latency is measured from there to ``decided_at`` (default: now).
     """
     now = time.time() if decided_at is None else decided_at
@@ -50,8 +55,8 @@ def make_decisions(
         "trans_num": _objects(transactions["trans_num"]),
         "card_token": _objects(transactions["card_token"]),
         "masked_pan": _objects(transactions["masked_pan"]),
-        "event_time": transactions["event_time"].to_numpy(dtype="datetime64[us]"),
-        "amount": transactions["amt"].to_numpy(dtype=np.float64),
+        "event_time": as_array(transactions["event_time"], "datetime64[us]"),
+        "amount": as_array(transactions["amt"], np.float64),
         "merchant": _objects(transactions["merchant"]),
         "category": _objects(transactions["category"]),
         "state": state,
@@ -65,20 +70,15 @@ def make_decisions(
         "source": np.full(n, source, dtype=object),
     }
     # one object block, never converted to Arrow strings: the sinks iterate Python values
-    return pd.DataFrame(
-        {
-            name: pd.Series(values, dtype=values.dtype, copy=False)
-            for name, values in columns.items()
-        }
-    )
+    return frame_from_columns(columns, pd.RangeIndex(n))
 
 
 _EMPTY_REASONS = "[]"
 
 
-def _objects(values: pd.Series) -> np.ndarray:
+def _objects(values: pd.Series | np.ndarray) -> np.ndarray:
     """Strings as a numpy object array (missing → None)."""
-    array = np.array(values.to_numpy(dtype=object), dtype=object)
+    array = np.array(as_array(values, object), dtype=object)
     missing = pd.isna(array)
     if missing.any():
         array[missing] = None

@@ -18,6 +18,7 @@ import pandas as pd
 
 from fraudwatch.privacy import card_tokens, mask_pan
 from fraudwatch.schema import Rejection, validate_batch
+from fraudwatch.schema_scalar import validate_small_columns
 from fraudwatch.sources.csv_file import DEFAULT_CHUNK_ROWS, read_transactions
 
 T = TypeVar("T")
@@ -50,6 +51,38 @@ def prepare_batch(raw: pd.DataFrame | Sequence[Mapping[str, Any]], key: bytes) -
         masks[codes] if len(codes) else empty, index=valid.index, dtype=object
     )
     return PreparedBatch(valid, result.rejected)
+
+
+@dataclass
+class PreparedColumns:
+    """A small batch prepared as plain column arrays (see :func:`prepare_small`)."""
+
+    columns: dict[str, np.ndarray]
+    positions: np.ndarray  # each valid record's position in the input
+    rejected: list[Rejection] = field(default_factory=list)
+
+
+def prepare_small(records: Sequence[Mapping[str, Any]], key: bytes) -> PreparedColumns:
+    """:func:`prepare_batch` for a few plain records, as column arrays instead of a frame.
+
+    The same validation and tokens (the columns scoring reads), without pandas' per-call
+    overhead: the path of a single API transaction. ``records`` must be
+    :func:`~fraudwatch.schema_scalar.eligible`.
+    """
+    checked = validate_small_columns(records)
+    columns = checked.columns
+    pans = columns.pop("cc_num").tolist() if "cc_num" in columns else []
+    distinct = list(dict.fromkeys(pans))
+    tokens = dict(zip(distinct, card_tokens(distinct, key).tolist(), strict=True))
+    columns[CARD_TOKEN] = _object_array([tokens[pan] for pan in pans])
+    columns[MASKED_PAN] = _object_array([mask_pan(pan) for pan in pans])
+    return PreparedColumns(columns, checked.positions, checked.rejected)
+
+
+def _object_array(values: list[Any]) -> np.ndarray:
+    array = np.empty(len(values), dtype=object)
+    array[:] = values
+    return array
 
 
 def read_prepared(

@@ -18,13 +18,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from fraudwatch import schema_scalar
 from fraudwatch.features import OnlineFeatures
 from fraudwatch.features.definitions import DEFAULT_LABEL_DELAY_MS
+from fraudwatch.features.kernel import SMALL_BATCH_ROWS
 from fraudwatch.features.shared import RedisCardState
 from fraudwatch.model.registry import ModelBundle, load_bundle
 from fraudwatch.model.scorer import Scorer
 from fraudwatch.pipeline.decision import make_decisions
-from fraudwatch.pipeline.prepare import prepare_batch
+from fraudwatch.pipeline.prepare import prepare_batch, prepare_small
 from fraudwatch.schema import Rejection
 
 
@@ -91,26 +93,57 @@ class ScoringService:
         """
         arrived = time.time() if received_at is None else received_at
         records = raw if isinstance(raw, pd.DataFrame) else list(raw)
-        prepared = prepare_batch(records, self.key)
-        transactions = prepared.transactions  # its labels, if any, never reach the features:
-        # transform_many(labelled=False) ignores them (tests hold scores equal without them)
-        times = transactions["event_time"].to_numpy()
-        if len(times) > 1 and not (times[1:] >= times[:-1]).all():
-            transactions = transactions.iloc[np.argsort(times, kind="stable")]
+        small = _small_records(records)
+        raw_index = (
+            records.index if isinstance(records, pd.DataFrame) else pd.RangeIndex(len(records))
+        )
+        transactions: pd.DataFrame | dict[str, np.ndarray]
+        prepared_small = None if small is None else prepare_small(small, self.key)
+        if prepared_small is not None and len(prepared_small.positions):
+            # a few plain records: column arrays, no frame until the decisions
+            transactions, positions = prepared_small.columns, prepared_small.positions
+            rejected = prepared_small.rejected
+            times = transactions["event_time"]
+            if len(times) > 1 and not (times[1:] >= times[:-1]).all():
+                order = np.argsort(times, kind="stable")
+                transactions = {name: values[order] for name, values in transactions.items()}
+                positions = positions[order]
+            index = raw_index[positions]
+        else:
+            prepared = prepare_batch(records, self.key)
+            transactions, rejected = prepared.transactions, prepared.rejected
+            # its labels, if any, never reach the features: transform_many(labelled=False)
+            # ignores them (tests hold scores equal without them)
+            times = transactions["event_time"].to_numpy()
+            if len(times) > 1 and not (times[1:] >= times[:-1]).all():
+                transactions = transactions.iloc[np.argsort(times, kind="stable")]
+            index = transactions.index
+            positions = raw_index.get_indexer(index)
         if isinstance(arrived, np.ndarray):  # one arrival time per raw record, by position
-            raw_index = (
-                records.index if isinstance(records, pd.DataFrame) else pd.RangeIndex(len(records))
-            )
-            arrived = arrived[raw_index.get_indexer(transactions.index)]
+            arrived = arrived[positions]
         with self._lock:
             if self.shared is None:
                 features = self.engine.transform_many(transactions)
             else:
                 features = self.shared.transform_many(self.engine, transactions)
-            self.scored += len(transactions)
+            self.scored += len(index)
+        features.index = index  # each row's label in the input (its position for a list)
         scores = self.scorer.score(features)
         decisions = make_decisions(
             transactions, scores, model_version=self.model_version, threshold=self.threshold,
             received_at=arrived, source=source,
         )  # fmt: skip
-        return ScoredBatch(decisions, prepared.rejected, features if keep_features else None)
+        return ScoredBatch(decisions, rejected, features if keep_features else None)
+
+
+def _small_records(
+    records: pd.DataFrame | list[Mapping[str, Any]],
+) -> list[dict[str, Any]] | None:
+    """The records as plain dicts when the batch can take the column-array path, else None."""
+    if isinstance(records, pd.DataFrame):
+        if len(records) >= SMALL_BATCH_ROWS:
+            return None
+        return schema_scalar.frame_records(records)
+    if not records or not schema_scalar.eligible(records):
+        return None
+    return records  # type: ignore[return-value]  # eligible: plain dicts
