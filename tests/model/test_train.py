@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from fraudwatch.features import FEATURE_NAMES, STATIC_FEATURE_NAMES
+from fraudwatch.model.metrics import pr_curve_points
 from fraudwatch.model.registry import ModelBundle, ModelNotFoundError, load_bundle
 from fraudwatch.model.train import TrainConfig, TrainingDataError, choose_threshold, train_model
 
@@ -103,3 +104,27 @@ def test_threshold_never_splits_tied_scores() -> None:
     tied = np.array([0.9, 0.5, 0.5, 0.1])
     config = TrainConfig(threshold_policy="alert_budget", alert_budget=0.5)
     assert choose_threshold(np.array([1, 1, 0, 0]), tied, config) == 0.9
+
+
+def test_metadata_holds_the_validation_pr_curve(bundle: ModelBundle) -> None:
+    """About 200 points from recall 1 to 0; their step area is the validation AP."""
+    curve = bundle.metadata["pr_curve"]
+    precision, recall = np.array(curve["precision"]), np.array(curve["recall"])
+    assert 20 < len(recall) == len(precision) <= 202
+    assert recall[0] == 1.0 and recall[-1] == 0.0
+    assert (np.diff(recall) <= 0).all() and ((precision >= 0) & (precision <= 1)).all()
+    area = float(np.sum(-np.diff(recall) * precision[:-1]))
+    ap = bundle.metadata["validation_metrics"]["model"]["average_precision"]
+    assert abs(area - ap) < 0.03
+    assert "pr_curve" not in bundle.metadata["validation_metrics"]["model"]
+
+
+def test_pr_curve_points_are_thinned_evenly_and_keep_both_ends() -> None:
+    rng = np.random.default_rng(0)
+    labels = rng.random(20_000) < 0.05
+    scores = labels * 0.5 + rng.random(20_000)
+    curve = pr_curve_points(labels, scores, points=50)
+    recall = np.array(curve["recall"])
+    assert len(recall) <= 52 and recall[0] == 1.0 and recall[-1] == 0.0
+    assert np.max(-np.diff(recall)) < 0.05  # no big jump: evenly spaced in recall
+    assert pr_curve_points(np.zeros(10), np.arange(10.0)) == {"precision": [], "recall": []}

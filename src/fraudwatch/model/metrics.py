@@ -12,7 +12,7 @@ import math
 
 import numpy as np
 import numpy.typing as npt
-from sklearn.metrics import average_precision_score, roc_auc_score
+from sklearn.metrics import average_precision_score, precision_recall_curve, roc_auc_score
 
 FloatArray = npt.NDArray[np.float64]
 EPISODE_GAP_SECONDS = 3 * 86_400
@@ -22,6 +22,28 @@ def average_precision(labels: npt.ArrayLike, scores: npt.ArrayLike) -> float:
     """Area under the precision-recall curve (step-wise, as scikit-learn computes it)."""
     y = np.asarray(labels)
     return float(average_precision_score(y, scores)) if 0 < y.sum() < len(y) else math.nan
+
+
+def pr_curve_points(
+    labels: npt.ArrayLike, scores: npt.ArrayLike, points: int = 200
+) -> dict[str, list[float]]:
+    """The precision-recall curve thinned to about ``points`` points (for plots, metadata).
+
+    Kept points are evenly spaced in recall, from recall 1 down to 0, and always include
+    both ends; values are rounded to 5 decimals.
+    """
+    y = np.asarray(labels)
+    if not 0 < y.sum() < len(y):
+        return {"precision": [], "recall": []}
+    precision, recall, _ = precision_recall_curve(y, scores)  # recall falls from 1 to 0
+    order = np.arange(len(recall))[::-1]  # ascending recall, for searchsorted
+    wanted = np.linspace(0.0, 1.0, points)
+    picked = order[np.searchsorted(recall[order], wanted, side="left").clip(0, len(order) - 1)]
+    keep = np.unique(np.concatenate(([0, len(recall) - 1], picked)))
+    return {
+        "precision": [round(float(p), 5) for p in precision[keep]],
+        "recall": [round(float(r), 5) for r in recall[keep]],
+    }
 
 
 def roc_auc(labels: npt.ArrayLike, scores: npt.ArrayLike) -> float:

@@ -146,6 +146,7 @@ def _fit_learner(
     threshold = choose_threshold(y_valid, probability, config)
     flagged = probability >= threshold
     validation = {
+        "pr_curve": metrics.pr_curve_points(y_valid, probability),
         "average_precision": metrics.average_precision(y_valid, probability),
         "roc_auc": metrics.roc_auc(y_valid, probability),
         **metrics.precision_recall_f1(y_valid, flagged),
@@ -195,6 +196,7 @@ def train_model(
     baseline, baseline_validation = _fit_learner(
         features, labels, is_validation, list(STATIC_FEATURE_NAMES), config, progress, "baseline"
     )
+    baseline_validation.pop("pr_curve")
     data_hash = _data_hash(labelled)
     created = datetime.now(UTC)
     metadata = {
@@ -213,6 +215,8 @@ def train_model(
             "frauds_training": int(labels[~is_validation].sum()),
             "frauds_validation": int(labels[is_validation].sum()),
         },
+        # the validation PR curve of the model (≤ 200 points), for the dashboard's model page
+        "pr_curve": model_validation.pop("pr_curve"),
         "validation_metrics": {"model": model_validation, "baseline": baseline_validation},
         "threshold": model.threshold,
         "threshold_policy": config.threshold_policy,
