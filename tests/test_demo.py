@@ -3,6 +3,8 @@ and the scoring API, which answers with the printed key, until the duration ends
 
 from __future__ import annotations
 
+import csv
+import io
 import os
 import re
 import socket
@@ -29,16 +31,17 @@ def test_demo_runs_the_live_system(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("FRAUDWATCH_")}
     env.update(FRAUDWATCH_DATA_DIR=str(tmp_path / "data"), COLUMNS="200")
     args = ["demo", "--duration", "25", "--rate", "50",
-            "--feed-port", str(_free_port()), "--api-port", str(_free_port())]  # fmt: skip
+            "--feed-port", str(_free_port()), "--api-port", str(_free_port()),
+            "--dashboard-port", str(_free_port())]  # fmt: skip
     process = subprocess.Popen(
         [sys.executable, "-m", "fraudwatch", *args], env=env, cwd=tmp_path, text=True,
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
     )  # fmt: skip
     assert process.stdout is not None
     lines = []
-    api, key = None, None
+    api, key, dashboard = None, None, None
     deadline = time.monotonic() + 240
-    while key is None and time.monotonic() < deadline:
+    while (key is None or dashboard is None) and time.monotonic() < deadline:
         line = process.stdout.readline()
         if not line:
             break
@@ -46,7 +49,12 @@ def test_demo_runs_the_live_system(tmp_path: Path) -> None:
         found = re.search(r"Scoring API (\S+)/docs\s+X-API-Key: (\S+)", line)
         if found:
             api, key = found.group(1), found.group(2)
-    assert api and key, "".join(lines) + (process.stderr.read() if process.stderr else "")
+        shown = re.search(r"Dashboard\s+(http://\S+)", line)
+        if shown:
+            dashboard = shown.group(1)
+    assert api and key and dashboard, "".join(lines) + (
+        process.stderr.read() if process.stderr else ""
+    )
     transaction = {
         "trans_date_trans_time": "2026-11-26 12:00:00", "cc_num": "4111111111111111",
         "merchant": "fraud_Kirlin and Sons", "category": "shopping_net", "amt": 950.0,
@@ -57,6 +65,20 @@ def test_demo_runs_the_live_system(tmp_path: Path) -> None:
     answer = httpx.post(f"{api}/v1/score", json=transaction, headers={"X-API-Key": key})
     assert answer.status_code == 200, answer.text
     assert 0 <= answer.json()["fraud_probability"] <= 1
+    # the dashboard serves the demo's database: its health check, then its streamed export
+    health_deadline = time.monotonic() + 30
+    healthy = False
+    while not healthy and time.monotonic() < health_deadline:
+        try:
+            healthy = httpx.get(f"{dashboard}/_stcore/health", timeout=2).text == "ok"
+        except httpx.HTTPError:
+            time.sleep(0.5)
+    assert healthy, (tmp_path / "data" / "dashboard.log").read_text()
+    export = httpx.get(f"{dashboard}/export.csv", timeout=30)
+    assert export.status_code == 200, export.text
+    exported = list(csv.DictReader(io.StringIO(export.text)))
+    assert exported and all("****" in row["masked_pan"] for row in exported)
+    assert "4111111111111111" not in export.text  # the card scored above, only masked
     out, err = process.communicate(timeout=120)
     output = "".join(lines) + out
     assert process.returncode == 0, err

@@ -12,11 +12,13 @@ import contextlib
 import datetime as dt
 import logging
 import secrets
+import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 
 import pandas as pd
 
@@ -73,6 +75,7 @@ class LiveSystem:
     runner: Runner
     stop: threading.Event
     threads: list[threading.Thread] = field(default_factory=list)
+    dashboard_url: str | None = None
 
     @property
     def summary(self) -> RunSummary:
@@ -93,8 +96,9 @@ def live_system(
     database_url: str,
     api_keys: list[str],
     progress: Progress,
+    dashboard_port: int | None = None,
 ) -> Iterator[LiveSystem]:
-    """Start feed, pipeline and API; yield their handles; stop them all on exit."""
+    """Start feed, pipeline, API (and the dashboard on ``dashboard_port``); stop all on exit."""
     import uvicorn
 
     from fraudwatch.api.app import create_app
@@ -136,11 +140,33 @@ def live_system(
         system = LiveSystem(
             feed_url, f"http://{api_host}:{api_port}", keys[0], runner, stop, [pipeline, api]
         )
+        dashboard: subprocess.Popen[str] | None = None
+        log: IO[str] | None = None
         try:
+            if dashboard_port is not None:
+                from fraudwatch.dashboard.server import start_dashboard
+
+                log = (data_dir / "dashboard.log").open("a", encoding="utf-8")
+                dashboard = start_dashboard(database_url, dashboard_port, api_host, log=log)
+                system.dashboard_url = f"http://{api_host}:{dashboard_port}"
             yield system
         finally:
+            if dashboard is not None:
+                _stop_process(dashboard)
+            if log is not None:
+                log.close()
             stop.set()
             server.should_exit = True
             pipeline.join(timeout=15)
             api.join(timeout=15)
             store.close()
+
+
+def _stop_process(process: subprocess.Popen[str], timeout: float = 15.0) -> None:
+    """Ask a child process to stop (SIGTERM); kill it if it has not within ``timeout``."""
+    process.terminate()
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()

@@ -142,8 +142,12 @@ def demo(
     rate: Annotated[float, typer.Option(min=0.1, help="Live transactions per second.")] = 20.0,
     feed_port: Annotated[int | None, typer.Option(help="[default: FRAUDWATCH_FEED_PORT]")] = None,
     api_port: Annotated[int | None, typer.Option(help="[default: FRAUDWATCH_API_PORT]")] = None,
+    dashboard_port: Annotated[
+        int, typer.Option(help="Port of the dashboard (0: do not start it).")
+    ] = 8501,
 ) -> None:
-    """The live system on the embedded defaults: feed → pipeline → SQLite, and the scoring API.
+    """The live system on the embedded defaults: feed → pipeline → SQLite, the scoring API and
+    the dashboard.
 
     On first start it simulates a history and trains a model (about a minute). Prints the
     addresses and the API key; Ctrl-C stops everything cleanly.
@@ -162,11 +166,13 @@ def demo(
         feed_port=settings.feed_port if feed_port is None else feed_port,
         api_host=settings.api_host, api_port=settings.api_port if api_port is None else api_port,
         rate=rate, database_url=url, api_keys=configured_api_keys(settings),
-        progress=lambda message: out.print(f"  {message}"),
+        progress=lambda message: out.print(f"  {message}"), dashboard_port=dashboard_port or None,
     ) as system:  # fmt: skip
         out.print(f"[bold green]Live feed  [/] {system.feed_url}/current-transactions")
         out.print(f"[bold green]Scoring API[/] {system.api_url}/docs   X-API-Key: {system.api_key}")
         out.print(f"[bold green]Metrics    [/] {system.api_url}/metrics")
+        if system.dashboard_url:
+            out.print(f"[bold green]Dashboard  [/] {system.dashboard_url}")
         out.print(f"  try: curl -s {system.api_url}/model -H 'X-API-Key: {system.api_key}'")
         out.print("Pipeline: feed → validate → tokenize → features → LightGBM → decide → store. "
                   "Ctrl-C stops.\n")  # fmt: skip
@@ -257,6 +263,27 @@ def run(
     if summary.resumed_from is not None:
         console.print(f"resumed from position {summary.resumed_from}")
     console.print(summary.line())
+
+
+@app.command()
+def dashboard(
+    database_url: Annotated[
+        str | None,
+        typer.Option(help="Database [default: FRAUDWATCH_DATABASE_URL or SQLite in DATA_DIR]."),
+    ] = None,
+    port: Annotated[int, typer.Option(help="Port of the dashboard.")] = 8501,
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+) -> None:
+    """Serve the monitoring dashboard (Streamlit): KPIs, trends, filters, transactions, the
+    alert queue with analyst labels, the model, and a streamed CSV export. Ctrl-C stops."""
+    from fraudwatch.dashboard.server import run_dashboard
+    from fraudwatch.sinks.store import database_url as resolve_url
+    from fraudwatch.sinks.store import mask_url
+
+    settings = get_settings()
+    url = resolve_url(database_url or settings.database_url, settings.data_dir)
+    console.print(f"dashboard on http://{host}:{port} — database {mask_url(url)}; Ctrl-C stops")
+    raise typer.Exit(code=run_dashboard(url, port, host))
 
 
 db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)

@@ -1,0 +1,43 @@
+"""How numbers read on the dashboard: one place, so every page and test agrees."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+
+def count(value: int | None) -> str:
+    """An integer with thousands separators ('—' when unknown)."""
+    return "—" if value is None else f"{value:,}"
+
+
+def money(value: float | None) -> str:
+    """Dollars with cents and thousands separators."""
+    return "—" if value is None else f"${value:,.2f}"
+
+
+def percent(value: float | None, digits: int = 2) -> str:
+    """A share as a percentage ('—' when undefined, e.g. no rows)."""
+    return "—" if value is None else f"{value * 100:.{digits}f} %"
+
+
+def milliseconds(value: float | None) -> str:
+    """A latency in milliseconds."""
+    return "—" if value is None else f"{value:,.1f} ms"
+
+
+def moment(value: datetime | None) -> str:
+    """A timestamp to the second (UTC)."""
+    return "—" if value is None else value.strftime("%Y-%m-%d %H:%M:%S")
+
+
+def duration(value: timedelta) -> str:
+    """A rough, readable length of time: '42 s', '7 min', '3 h 5 min', '2 days'."""
+    seconds = max(0, int(value.total_seconds()))
+    if seconds < 90:
+        return f"{seconds} s"
+    if seconds < 90 * 60:
+        return f"{seconds // 60} min"
+    if seconds < 48 * 3600:
+        hours, minutes = divmod(seconds // 60, 60)
+        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+    return f"{seconds // 86400} days"
