@@ -48,3 +48,40 @@ lock: venv-dev  ## re-pin constraints.txt from the current .venv (after changing
 
 clean:  ## remove the virtual environment and caches (data/ is kept)
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis
+
+# -- Airflow 3: its own venv (it pins FastAPI <0.137), locked by airflow/constraints.txt ---------
+VENV_AIRFLOW ?= .venv-airflow
+AIRFLOW_VERSION := 3.3.2
+AIRFLOW_PIP := $(VENV_AIRFLOW)/bin/python -m pip install --quiet --disable-pip-version-check \
+	-c airflow/constraints.txt
+
+.PHONY: airflow airflow-venv airflow-lock clean-airflow hf-space
+
+$(VENV_AIRFLOW)/bin/python:
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "fraudwatch needs Python 3.11+, found " + sys.version.split()[0])'
+	$(PYTHON) -m venv $(VENV_AIRFLOW)
+
+$(VENV_AIRFLOW)/.installed: $(VENV_AIRFLOW)/bin/python airflow/constraints.txt pyproject.toml
+	$(AIRFLOW_PIP) apache-airflow==$(AIRFLOW_VERSION) -e .
+	@touch $@
+
+airflow-venv: $(VENV_AIRFLOW)/.installed  ## create .venv-airflow: Airflow 3 + fraudwatch, pinned by airflow/constraints.txt
+
+airflow: airflow-venv  ## Airflow standalone on localhost with airflow/dags; prints the UI address and login
+	$(VENV_AIRFLOW)/bin/python airflow/standalone.py
+
+airflow-lock: airflow-venv  ## re-pin airflow/constraints.txt from the current .venv-airflow
+	{ grep '^#' airflow/constraints.txt; $(VENV_AIRFLOW)/bin/python -m pip freeze \
+		--exclude-editable | grep -v '^fraudwatch'; } > airflow/constraints.txt.new
+	mv airflow/constraints.txt.new airflow/constraints.txt
+
+hf-space: venv  ## build the dashboard's Hugging Face Space folder into build/hf-space (push it to the Space)
+	$(BIN)/python -m fraudwatch.deploy.hf_space build/hf-space
+
+clean-airflow:  ## remove .venv-airflow
+	rm -rf $(VENV_AIRFLOW)
+
+clean: clean-airflow
+
+# the suite runs the Airflow tests in .venv-airflow (tests/airflow/), so `make test` builds it
+test: $(VENV_AIRFLOW)/.installed

@@ -67,6 +67,13 @@ class Settings(BaseSettings):
         "`<data_dir>/fraudwatch.db`. `postgres://` and `postgresql://` URLs (e.g. Neon's) use "
         "psycopg 3. `NEON_DB_URI` is accepted too.",
     )
+    direct_database_url: str | None = Field(
+        None,
+        repr=False,  # it may carry a password
+        description="Direct (unpooled) URL that schema migrations use. Unset: derived from the "
+        "store's URL: a Neon pooled host (`ep-…-pooler.….neon.tech`) loses its `-pooler`; any "
+        "other URL migrates over itself.",
+    )
     redis_url: str | None = Field(
         None,
         repr=False,  # it may carry a password
@@ -80,6 +87,16 @@ class Settings(BaseSettings):
     )
     api_host: str = Field("127.0.0.1", description="Interface the scoring API listens on.")
     api_port: int = Field(8000, ge=0, le=65535, description="Port of the scoring API.")
+    api_url: str | None = Field(
+        None,
+        description="Scoring API the Airflow DAG sends transactions to (`POST "
+        "/v1/score/batch`), e.g. `http://api:8000`. Unset: the DAG scores in-process.",
+    )
+    api_key: SecretStr | None = Field(
+        None,
+        description="Key the Airflow DAG sends in `X-API-Key` to `FRAUDWATCH_API_URL` (one of "
+        "the API's `FRAUDWATCH_API_KEYS`).",
+    )
     require_services: bool = Field(
         False,
         description="Tests only: a test whose service (PostgreSQL, Redis, ...) is unreachable "

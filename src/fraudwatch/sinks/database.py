@@ -22,6 +22,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, DisconnectionError, OperationalError
 
+from fraudwatch.sinks.neon import neon_connect_args
+
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
@@ -101,17 +103,23 @@ def create_engine(url: str) -> Engine:
     if backend == "sqlite":
         return _sqlite_engine(parsed)
     if backend == "postgresql":
-        given = set(parsed.query)  # a value in the URL wins over our default
-        connect_args = {k: v for k, v in _POSTGRES_CONNECT_ARGS.items() if k not in given}
-        if parsed.get_driver_name() != "psycopg":
-            connect_args.pop("application_name", None)
         return sa.create_engine(
             parsed,
             pool_pre_ping=True,
             pool_recycle=POOL_RECYCLE_S,
-            connect_args=connect_args,
+            connect_args=postgres_connect_args(parsed),
         )
     return sa.create_engine(parsed, pool_pre_ping=True)
+
+
+def postgres_connect_args(url: str | URL) -> dict[str, Any]:
+    """Our driver defaults for a Postgres URL (keepalives, timeout, Neon's TLS); the URL wins."""
+    parsed = make_url(url)
+    wanted = {**_POSTGRES_CONNECT_ARGS, **neon_connect_args(parsed)}
+    connect_args = {k: v for k, v in wanted.items() if k not in parsed.query}
+    if parsed.get_driver_name() != "psycopg":
+        connect_args.pop("application_name", None)
+    return connect_args
 
 
 def _sqlite_engine(url: URL) -> Engine:

@@ -27,7 +27,7 @@ from sqlalchemy.pool import NullPool
 
 from fraudwatch.config import Settings, get_settings
 from fraudwatch.migrations import alembic_config
-from fraudwatch.sinks import bulk, tables
+from fraudwatch.sinks import bulk, neon, tables
 from fraudwatch.sinks.database import (
     backend_name,
     create_engine,
@@ -59,8 +59,12 @@ _MIGRATION_LOCK = 0x66726175_64776174  # "fraudwat"
 class Store:
     """Durable storage of everything the pipeline decides, on SQLite or Postgres."""
 
-    def __init__(self, url: str, *, retry_attempts: int = 5) -> None:
+    def __init__(
+        self, url: str, *, retry_attempts: int = 5, migration_url: str | None = None
+    ) -> None:
         self.url = normalise_url(url)
+        # schema changes go over a direct connection (a Neon pooled URL's direct twin)
+        self.migration_url = normalise_url(neon.migration_url(self.url, migration_url))
         backend = backend_name(self.url)
         if backend not in SUPPORTED_BACKENDS:
             raise ValueError(
@@ -76,7 +80,10 @@ class Store:
     def from_settings(cls, settings: Settings | None = None) -> Store:
         """The store the settings point at (``FRAUDWATCH_DATABASE_URL``, else SQLite)."""
         settings = settings or get_settings()
-        return cls(database_url(settings.database_url, settings.data_dir))
+        return cls(
+            database_url(settings.database_url, settings.data_dir),
+            migration_url=settings.direct_database_url if settings.database_url else None,
+        )
 
     @property
     def masked_url(self) -> str:
@@ -101,17 +108,28 @@ class Store:
         return with_retry(fn, attempts=self.retry_attempts, url=self.url, what=what)
 
     def upgrade(self) -> None:
-        """Bring the schema to the newest revision (Alembic ``upgrade head``); idempotent."""
+        """Bring the schema to the newest revision (Alembic ``upgrade head``); idempotent.
+
+        It runs over :attr:`migration_url`: a Neon pooled URL's direct twin, or the
+        configured ``FRAUDWATCH_DIRECT_DATABASE_URL``; otherwise the store's own engine.
+        """
+        direct = self.migration_url != self.url
+        engine = create_engine(self.migration_url) if direct else self.engine
 
         def unit() -> None:
-            with self.engine.begin() as conn:
+            with engine.begin() as conn:
                 if self.backend == "postgresql":  # two processes starting at once take turns
                     conn.execute(
                         sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK}
                     )
                 command.upgrade(alembic_config(conn), "head")
 
-        self._retry(unit, "schema upgrade")
+        try:
+            what = "schema upgrade" + (" (direct connection)" if direct else "")
+            with_retry(unit, attempts=self.retry_attempts, url=self.migration_url, what=what)
+        finally:
+            if direct:
+                engine.dispose()
         log.info("database %s is at revision %s", self.masked_url, self.revision())
 
     def revision(self) -> str | None:
@@ -250,7 +268,10 @@ class Store:
 def upgrade_database(url: str | None) -> str:
     """Migrate the given database (default: the configured one) to head; returns its masked URL."""
     settings = get_settings()
-    store = Store(database_url(url or settings.database_url, settings.data_dir))
+    direct = settings.direct_database_url if url is None and settings.database_url else None
+    store = Store(
+        database_url(url or settings.database_url, settings.data_dir), migration_url=direct
+    )
     try:
         store.upgrade()
     finally:

@@ -1,0 +1,1 @@
+"""Deployment recipes that need code: the Hugging Face Space folder builder."""
