@@ -112,14 +112,14 @@ class StoreWriter:
                 return
             batch = [first]
             rows = len(first[0])  # type: ignore[index]
-            deadline = time.monotonic() + self.max_wait
+            # let the batch gather without waking up per request: each wake-up would take
+            # the GIL from the event loop just to move one row from the queue
+            if rows < self.max_rows and self._queue.qsize() * 2 < self.max_rows:
+                time.sleep(self.max_wait)
             stop = False
             while rows < self.max_rows:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    break
                 try:
-                    item = self._queue.get(timeout=left)
+                    item = self._queue.get_nowait()
                 except queue.Empty:
                     break
                 if item is _STOP:
