@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import sqlalchemy as sa
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
+from fraudwatch.migrations import alembic_config
 from fraudwatch.pipeline.decision import DECISION_COLUMNS
 from fraudwatch.sinks import Store
-from fraudwatch.sinks.tables import TABLE_NAMES, metadata
+from fraudwatch.sinks.tables import EVENT_TIME_INCLUDED, TABLE_NAMES, metadata
+from tests.sinks.factories import synthetic_decisions
 
 EXPECTED_INDEXES = {
     "decisions": {"card_token", "event_time", "category"},
@@ -63,3 +67,34 @@ def test_decisions_table_has_the_decision_columns_and_no_pan(store: Store) -> No
         for column in sa.inspect(store.engine).get_columns(table):
             name = column["name"]
             assert name in MASKED or not PAN_LIKE.search(name), f"{table}.{name}"
+
+
+def _event_time_index(store: Store) -> dict[str, Any]:
+    indexes = sa.inspect(store.engine).get_indexes("decisions")
+    return dict(next(ix for ix in indexes if ix["name"] == "ix_decisions_event_time"))
+
+
+def _included(store: Store) -> list[str]:
+    options = _event_time_index(store).get("dialect_options") or {}
+    return list(options.get("postgresql_include") or [])
+
+
+def test_event_time_index_covers_the_dashboard_columns_on_postgres(store: Store) -> None:
+    assert _event_time_index(store)["column_names"] == ["event_time"]
+    if store.backend == "postgresql":
+        assert _included(store) == list(EVENT_TIME_INCLUDED)
+    else:  # SQLite has no INCLUDE: the plain index
+        assert _included(store) == []
+
+
+def test_covering_index_revision_downgrades_and_upgrades_with_rows(store: Store) -> None:
+    store.write_batch(synthetic_decisions(50))
+    with store.engine.begin() as conn:
+        command.downgrade(alembic_config(conn), "0001")
+    assert store.revision() == "0001"
+    assert _event_time_index(store)["column_names"] == ["event_time"]
+    assert _included(store) == []
+    store.upgrade()
+    assert store.revision() == Store.head_revision()
+    assert _included(store) == (list(EVENT_TIME_INCLUDED) if store.backend == "postgresql" else [])
+    assert store.count("decisions") == 50
