@@ -151,3 +151,18 @@ def test_sqlite_locks_are_transient_but_missing_tables_are_not(tmp_path: Path) -
     locked = OperationalError("INSERT", {}, sqlite3.OperationalError("database is locked"))
     assert is_transient(locked)
     engine.dispose()
+
+
+def test_sqlite_connections_are_tuned_for_bulk_upserts(tmp_path: Path) -> None:
+    """WAL, NORMAL sync, a 64 MiB page cache and rare checkpoints on every pooled connection."""
+    store = Store(f"sqlite:///{tmp_path / 'tuned.db'}")
+    try:
+        with store.engine.connect() as first, store.engine.connect() as second:
+            for connection in (first, second):
+                pragma = connection.exec_driver_sql
+                assert pragma("PRAGMA journal_mode").scalar() == "wal"
+                assert pragma("PRAGMA synchronous").scalar() == 1  # NORMAL
+                assert pragma("PRAGMA cache_size").scalar() == -65_536
+                assert pragma("PRAGMA wal_autocheckpoint").scalar() == 10_000
+    finally:
+        store.close()

@@ -30,6 +30,9 @@ T = TypeVar("T")
 SQLITE_FILE = "fraudwatch.db"
 #: How long a SQLite writer waits for another writer's lock before the driver gives up.
 SQLITE_BUSY_TIMEOUT_MS = 5_000
+#: SQLite page cache per connection (KiB) and WAL pages between automatic checkpoints.
+SQLITE_CACHE_KIB = 65_536
+SQLITE_CHECKPOINT_PAGES = 10_000
 #: Seconds a pooled Postgres connection may live: below the idle cut-off of proxies/poolers.
 POOL_RECYCLE_S = 300
 CONNECT_TIMEOUT_S = 10
@@ -134,6 +137,11 @@ def _sqlite_engine(url: URL) -> Engine:
             cursor.execute("PRAGMA journal_mode=WAL")  # readers never block the writer
             cursor.execute("PRAGMA synchronous=NORMAL")  # durable at checkpoints, fast commits
             cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+            # upserts keyed by random trans_nums touch index pages all over the file: a
+            # 64 MiB page cache (default 2 MiB) and checkpoints every ~40 MiB of WAL (default
+            # ~4 MiB) write 500,000 decisions ~40 % faster (benchmarks/store_write.py)
+            cursor.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
+            cursor.execute(f"PRAGMA wal_autocheckpoint={SQLITE_CHECKPOINT_PAGES}")
         finally:
             cursor.close()
 
