@@ -213,3 +213,31 @@ def test_simulator_input_resumes_deterministically(model_dir: Path, database_url
     position = str(1200)
     resumed = next(iter(source.arrivals(position, stop))).records
     assert list(resumed["trans_num"][:50]) == list(head["trans_num"].iloc[1200:1250])
+
+
+def test_run_keeps_card_state_in_redis_when_configured(
+    model_dir: Path, ten_thousand: Path, tmp_path: Path, redis_address: tuple[str, int]
+) -> None:
+    """`fraudwatch run` with FRAUDWATCH_REDIS_URL: one Redis hash per card, no local snapshot."""
+    from fraudwatch.features.shared import DEFAULT_NAMESPACE, RedisCardState
+
+    host, port = redis_address
+    redis_url = f"redis://{host}:{port}/15"  # a database of its own: the keys are the defaults
+    shared = RedisCardState(redis_url)
+    shared.clear()
+    small = tmp_path / "small.csv"
+    frame = pd.read_csv(ten_thousand, index_col=0, nrows=500)
+    frame.to_csv(small, index_label="")
+    env = _environment(f"sqlite:///{tmp_path / 'redis_run.db'}", tmp_path)
+    env["FRAUDWATCH_REDIS_URL"] = redis_url
+    try:
+        process = _run_command(["run", "--source", str(small), "--model-dir", str(model_dir)], env)
+        _, err = process.communicate(timeout=300)
+        assert process.returncode == 0, err
+        keys = list(shared.client.scan_iter(match=DEFAULT_NAMESPACE + "*", count=1000))
+        assert len(keys) == frame["cc_num"].nunique()  # one state per card, keyed by token
+        assert not any(str(number).encode() in key for number in frame["cc_num"] for key in keys)
+        assert not list((tmp_path / "data").glob("state/features-*.pkl"))  # state is in Redis
+    finally:
+        shared.clear()
+        shared.close()
