@@ -58,3 +58,28 @@ def test_api_keys_from_the_settings(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("FRAUDWATCH_API_KEYS", " first , ,second")  # comma-separated
     assert configured_api_keys(Settings()) == ["first", "second"]
     assert "first" not in repr(Settings())
+
+
+def test_the_app_keeps_card_state_in_redis_when_configured(
+    model_dir: Path, tmp_path: Path, redis_address: tuple[str, int]
+) -> None:
+    """FRAUDWATCH_REDIS_URL reaches the service: a scored card's state is a Redis hash."""
+    from fastapi.testclient import TestClient
+
+    from fraudwatch.features.shared import DEFAULT_NAMESPACE
+
+    host, port = redis_address
+    settings = Settings(redis_url=f"redis://{host}:{port}/15", data_dir=tmp_path)
+    app, store = build_app(model_dir, f"sqlite:///{tmp_path / 'r.db'}", settings=settings)
+    shared = app.state.service.shared
+    assert shared is not None
+    shared.clear()
+    try:
+        with TestClient(app) as client:
+            assert client.get("/ready").json()["card_state"] == "redis: ok"
+            assert client.post("/v1/score", json=KAGGLE_EXAMPLE).status_code == 200
+        keys = list(shared.client.scan_iter(match=DEFAULT_NAMESPACE + "*"))
+        assert len(keys) == 1
+    finally:
+        shared.clear()
+        store.close()

@@ -162,6 +162,7 @@ def create_app(
             {"name": "operations", "description": "Health, readiness, model and metrics."},
         ],
     )
+    app.state.service = service  # the scoring service (model, card state) behind the app
     app.state.writer = writer
     app.state.metrics = metrics
     app.add_middleware(MetricsMiddleware, metrics=metrics)
