@@ -42,6 +42,13 @@ def frame_from_columns(columns: Mapping[str, Any], index: pd.Index) -> pd.DataFr
     return frame
 
 
+def object_array(values: list[Any]) -> np.ndarray:
+    """Values as a 1-D numpy object array, as they are (no text or number inference)."""
+    array = np.empty(len(values), dtype=object)
+    array[:] = values
+    return array
+
+
 def as_array(values: Any, dtype: Any) -> np.ndarray:
     """A column — a pandas Series or array, or a numpy array — as a numpy array of ``dtype``."""
     if isinstance(values, np.ndarray):

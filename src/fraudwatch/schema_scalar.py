@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from fraudwatch.frames import frame_from_columns
+from fraudwatch.frames import frame_from_columns, object_array
 from fraudwatch.privacy import mask_pan
 from fraudwatch.schema import (
     _COORDINATES,
@@ -383,13 +383,6 @@ def _typed_columns(
     return out
 
 
-def _objects(values: list[Any]) -> np.ndarray:
-    """Text values as a numpy object array (None stays None)."""
-    array = np.empty(len(values), dtype=object)
-    array[:] = values
-    return array
-
-
 @dataclass
 class SmallBatch:
     """A small batch's valid records as plain column arrays, and its rejected records.
@@ -425,7 +418,7 @@ def _check_all(
 def validate_small_columns(records: Sequence[Mapping[str, Any]]) -> SmallBatch:
     """:func:`validate_small` without building a frame: the scoring path's fastest form."""
     checker, valid_rows, keep, rejected = _check_all(records)
-    typed = _typed_columns(valid_rows, checker.present, [], text=_objects, lean=True)
+    typed = _typed_columns(valid_rows, checker.present, [], text=object_array, lean=True)
     return SmallBatch(typed, np.flatnonzero(keep), rejected)
 
 

@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 import numpy as np
 import pandas as pd
 
+from fraudwatch.frames import object_array
 from fraudwatch.privacy import card_tokens, mask_pan
 from fraudwatch.schema import Rejection, validate_batch
 from fraudwatch.schema_scalar import validate_small_columns
@@ -74,15 +75,9 @@ def prepare_small(records: Sequence[Mapping[str, Any]], key: bytes) -> PreparedC
     pans = columns.pop("cc_num").tolist() if "cc_num" in columns else []
     distinct = list(dict.fromkeys(pans))
     tokens = dict(zip(distinct, card_tokens(distinct, key).tolist(), strict=True))
-    columns[CARD_TOKEN] = _object_array([tokens[pan] for pan in pans])
-    columns[MASKED_PAN] = _object_array([mask_pan(pan) for pan in pans])
+    columns[CARD_TOKEN] = object_array([tokens[pan] for pan in pans])
+    columns[MASKED_PAN] = object_array([mask_pan(pan) for pan in pans])
     return PreparedColumns(columns, checked.positions, checked.rejected)
-
-
-def _object_array(values: list[Any]) -> np.ndarray:
-    array = np.empty(len(values), dtype=object)
-    array[:] = values
-    return array
 
 
 def read_prepared(

@@ -57,7 +57,10 @@ def dialect_insert(conn: Connection, table: sa.Table) -> Any:
         return postgresql.insert(table)
     if conn.dialect.name == "sqlite":
         return sqlite.insert(table)
-    raise NotImplementedError(f"no upsert for the {conn.dialect.name} dialect")
+    raise ValueError(
+        f"unsupported database dialect {conn.dialect.name!r}: fraudwatch stores to SQLite or "
+        "PostgreSQL"
+    )
 
 
 def _upsert(insert: Any) -> Any:
