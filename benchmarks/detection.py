@@ -96,7 +96,7 @@ def main() -> None:
     model, baseline = report["model"], report["baseline_static_only"]
     keys = ("average_precision", "roc_auc", "precision", "recall", "f1", "episode_recall",
             "recall_at_0.5%_alerts", "recall_at_1%_alerts", "card_precision_at_100",
-            "fraud_amount_caught")  # fmt: skip
+            "fraud_amount_caught", "first_transaction_recall", "small_amount_recall")  # fmt: skip
     figures["test"] = {key: round(model[key], 4) for key in keys}
     figures["baseline_static_only"] = {key: round(baseline[key], 4) for key in keys}
     figures["scenarios"] = {

@@ -14,9 +14,11 @@ from fraudwatch.model.metrics import (
     card_precision_at_k,
     episode_ids,
     episode_recall,
+    first_transaction_recall,
     precision_recall_f1,
     recall_at_alert_rate,
     roc_auc,
+    small_amount_recall,
 )
 
 DAY = 86_400
@@ -286,3 +288,39 @@ def test_episode_pipeline_end_to_end() -> None:
     ids = episode_ids(cards, seconds, labels)
     assert ids.tolist() == [0, 0, 1, 2, -1]
     assert episode_recall(ids, [0, 1, 0, 0, 1]) == pytest.approx(1 / 3)
+
+
+# -- the hard cases: first transactions, small frauds ------------------------------------
+
+
+def test_first_transaction_recall_by_hand() -> None:
+    # row  episode  t     flagged
+    #  0   0        100   no
+    #  1   0        50    yes     ← episode 0's first (earliest, though listed second): caught
+    #  2   1        10    yes     ← episode 1's first: caught
+    #  3   -1       0     yes     legitimate: ignored
+    #  4   1        20    no
+    #  5   2        7     no      ← rows 5 and 6 tie on time; row order makes 5 the first: missed
+    #  6   2        7     yes
+    episodes = [0, 0, 1, -1, 1, 2, 2]
+    seconds = [100, 50, 10, 0, 20, 7, 7]
+    flagged = [0, 1, 1, 1, 0, 0, 1]
+    # firsts: rows 1 (caught), 2 (caught), 5 (missed) → 2 of 3
+    assert first_transaction_recall(episodes, seconds, flagged) == pytest.approx(2 / 3)
+    # flagging only later rows catches no first transaction
+    assert first_transaction_recall(episodes, seconds, [1, 0, 0, 1, 1, 0, 1]) == 0.0
+    assert math.isnan(first_transaction_recall([-1], [0], [1]))
+
+
+def test_small_amount_recall_by_hand() -> None:
+    # gas: legit amounts 10, 20, 30 → median 20; frauds 5 (small, flagged), 50 (not small).
+    # net: legit amounts 100, 200 → median 150; frauds 120 (small, missed), 150 (not < 150).
+    # travel: a fraud with no legitimate row in its category has no median: left out.
+    amounts = [10, 20, 30, 5, 50, 100, 200, 120, 150, 1]
+    categories = ["gas"] * 5 + ["net"] * 4 + ["travel"]
+    labels = [0, 0, 0, 1, 1, 0, 0, 1, 1, 1]
+    flagged = [0, 0, 0, 1, 0, 0, 0, 0, 1, 1]
+    # small frauds: rows 3 (flagged) and 7 (missed) → 1/2
+    assert small_amount_recall(labels, flagged, amounts, categories) == pytest.approx(0.5)
+    assert small_amount_recall(labels, [0] * 7 + [1, 0, 0], amounts, categories) == 0.5
+    assert math.isnan(small_amount_recall([0, 1], [0, 1], [10, 20], ["gas", "gas"]))

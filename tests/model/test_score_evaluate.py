@@ -93,6 +93,11 @@ def test_evaluation_report(scored: Path, split_files: tuple[Path, Path], tmp_pat
     assert model["roc_auc"] > 0.98
     assert 0 < model["card_precision_at_100"] <= 1
     assert model["episode_recall"] >= model["recall"]  # catching one row catches the episode
+    # an episode whose first transaction is caught is caught; the first is the hardest row
+    assert 0 < model["first_transaction_recall"] <= model["episode_recall"]
+    assert 0 <= model["small_amount_recall"] <= 1
+    for values in report["scenarios"].values():
+        assert values["first_transaction_recall"] <= values["episode_recall"]
     assert set(report["scenarios"]) == {"night_burst", "card_testing", "account_takeover",
                                         "compromised_merchant"}  # fmt: skip
     saved = json.loads((tmp_path / "report" / "report.json").read_text())
@@ -100,7 +105,7 @@ def test_evaluation_report(scored: Path, split_files: tuple[Path, Path], tmp_pat
     for picture in ("pr_curve.png", "score_distribution.png"):
         assert (tmp_path / "report" / picture).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     text = format_report(report)
-    assert "average_precision" in text and "night_burst" in text
+    assert "average_precision" in text and "night_burst" in text and "first tx caught" in text
 
 
 def test_evaluation_refuses_unrelated_files(scored: Path, kaggle_head: Path) -> None:

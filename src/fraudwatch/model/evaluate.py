@@ -20,7 +20,9 @@ from fraudwatch.model import metrics
 from fraudwatch.schema import LABEL_COLUMN, SCENARIO_COLUMN
 from fraudwatch.sources.csv_file import read_transactions
 
-_LABEL_COLUMNS = ["trans_num", "cc_num", "trans_date_trans_time", "amt", LABEL_COLUMN]
+_LABEL_COLUMNS = [
+    "trans_num", "cc_num", "trans_date_trans_time", "amt", "category", LABEL_COLUMN,
+]  # fmt: skip
 
 
 class EvaluationError(ValueError):
@@ -67,6 +69,10 @@ def _row(labels: np.ndarray, probability: np.ndarray, flagged: np.ndarray, joine
         ),
         "fraud_amount_caught": metrics.amount_caught(labels, flagged, joined["amt"].to_numpy()),
         "episode_recall": metrics.episode_recall(episodes, flagged),
+        "first_transaction_recall": metrics.first_transaction_recall(episodes, seconds, flagged),
+        "small_amount_recall": metrics.small_amount_recall(
+            labels, flagged, joined["amt"].to_numpy(), joined["category"].to_numpy()
+        ),
     }
 
 
@@ -118,6 +124,7 @@ def _per_scenario(
     episodes: np.ndarray,
 ) -> dict[str, dict[str, float]]:
     scenario = joined[SCENARIO_COLUMN].fillna("").astype(str).to_numpy()
+    seconds = _epoch_seconds(joined)
     legit = labels == 0
     out = {}
     for name in sorted(set(scenario[labels == 1]) - {""}):
@@ -129,6 +136,9 @@ def _per_scenario(
                 labels[mine | legit], probability[mine | legit]
             ),
             "episode_recall": metrics.episode_recall(np.where(mine, episodes, -1), flagged),
+            "first_transaction_recall": metrics.first_transaction_recall(
+                np.where(mine, episodes, -1), seconds, flagged
+            ),
         }
     return out
 
@@ -155,12 +165,14 @@ def format_report(report: dict[str, Any]) -> str:
     if report.get("scenarios"):
         lines += [
             "",
-            f"{'scenario':24}{'frauds':>8}{'recall':>10}{'AP':>10}{'episodes caught':>18}",
+            f"{'scenario':24}{'frauds':>8}{'recall':>10}{'AP':>10}{'episodes caught':>18}"
+            f"{'first tx caught':>18}",
         ]
         for name, values in report["scenarios"].items():
             lines.append(
                 f"{name:24}{values['frauds']:>8,}{_fmt(values['recall']):>10}"
                 f"{_fmt(values['average_precision']):>10}{_fmt(values['episode_recall']):>18}"
+                f"{_fmt(values['first_transaction_recall']):>18}"
             )
     return "\n".join(lines)
 

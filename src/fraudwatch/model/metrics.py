@@ -144,3 +144,43 @@ def episode_recall(episodes: npt.ArrayLike, flagged: npt.ArrayLike) -> float:
         return math.nan
     caught = np.unique(e[(e >= 0) & f])
     return float(len(caught) / len(ids))
+
+
+def first_transaction_recall(
+    episodes: npt.ArrayLike, seconds: npt.ArrayLike, flagged: npt.ArrayLike
+) -> float:
+    """Share of fraud episodes whose *first* transaction is flagged (earliest; ties: row order).
+
+    The hardest case: before it the card's history says nothing unusual yet.
+    """
+    e = np.asarray(episodes)
+    t = np.asarray(seconds, dtype=np.float64)
+    f = np.asarray(flagged, dtype=bool)
+    rows = np.flatnonzero(e >= 0)
+    if not len(rows):
+        return math.nan
+    rows = rows[np.lexsort((rows, t[rows], e[rows]))]  # by episode, then time, then row
+    first = rows[np.concatenate(([True], e[rows][1:] != e[rows][:-1]))]
+    return float(f[first].mean())
+
+
+def small_amount_recall(
+    labels: npt.ArrayLike, flagged: npt.ArrayLike, amounts: npt.ArrayLike,
+    categories: npt.ArrayLike,
+) -> float:  # fmt: skip
+    """Recall on frauds smaller than the median legitimate amount of their own category.
+
+    Frauds unusually *small* for their category escape amount-driven rules; a category with
+    no legitimate row has no median, and its frauds are left out. NaN without such frauds.
+    """
+    y = np.asarray(labels, dtype=bool)
+    f = np.asarray(flagged, dtype=bool)
+    amount = np.asarray(amounts, dtype=np.float64)
+    category = np.asarray(categories).astype(str)
+    small = np.zeros(len(y), dtype=bool)
+    for name in np.unique(category[y]):
+        mine = category == name
+        legit = amount[mine & ~y]
+        if len(legit):
+            small |= mine & y & (amount < np.median(legit))
+    return float(f[small].mean()) if small.any() else math.nan
