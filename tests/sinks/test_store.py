@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -211,3 +212,34 @@ def test_model_versions_round_trip_with_one_champion(store: Store) -> None:
 def test_count_refuses_unknown_tables(store: Store) -> None:
     with pytest.raises(ValueError, match="unknown table"):
         store.count("decisions; DROP TABLE decisions")
+
+
+def test_small_batches_store_the_same_rows_as_one_large_batch(tmp_path: Path) -> None:
+    """SQLite takes a batch of a few rows in one multi-row statement, larger ones row by row."""
+    first = synthetic_decisions(70, seed=11)
+    again = synthetic_decisions(70, seed=12)  # the same trans_nums, other values: upserts
+    store = Store(f"sqlite:///{tmp_path / 'small_batches.db'}")
+    other = Store(f"sqlite:///{tmp_path / 'one_batch.db'}")
+    store.upgrade()
+    other.upgrade()
+    try:
+        for decisions in (first, again):
+            assert other.write_batch(decisions) == 70  # above the one-statement size
+            sizes, start = [1, 2, 5, 32, 7, 23], 0
+            for size in sizes:
+                assert store.write_batch(decisions.iloc[start : start + size]) == size
+                start += size
+        query = sa.text("SELECT * FROM decisions ORDER BY trans_num")
+        alerts = sa.text("SELECT trans_num, risk_level, fraud_probability FROM alerts")
+        with store.engine.connect() as small, other.engine.connect() as large:
+            got = pd.read_sql(query, small).drop(columns=["inserted_at"])
+            want = pd.read_sql(query, large).drop(columns=["inserted_at"])
+            got_alerts = pd.read_sql(alerts, small).sort_values("trans_num", ignore_index=True)
+            want_alerts = pd.read_sql(alerts, large).sort_values("trans_num", ignore_index=True)
+    finally:
+        store.close()
+        other.close()
+    assert len(got) == 70
+    pd.testing.assert_frame_equal(got, want, check_dtype=False)
+    pd.testing.assert_frame_equal(got_alerts, want_alerts, check_dtype=False)
+    assert got["amount"].tolist() == pytest.approx(again["amount"].tolist())  # later wins

@@ -19,21 +19,21 @@ makes the whole batch atomic.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from functools import cache
 from typing import Any, cast
 
-import pandas as pd
 import psycopg
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql.base import PGDialect
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.schema import CreateTable
 
 from fraudwatch.pipeline.decision import DECISION_COLUMNS
 from fraudwatch.sinks import tables
-from fraudwatch.sinks.records import alert_rows, column_values
+from fraudwatch.sinks.records import alert_rows
 
 _STAGED = [(c.name, str(c.type)) for c in tables.decisions.columns if c.name in DECISION_COLUMNS]
 #: Named after its columns: a pooler may hand us a server session that still holds the
@@ -41,6 +41,7 @@ _STAGED = [(c.name, str(c.type)) for c in tables.decisions.columns if c.name in 
 STAGE_TABLE = f"fraudwatch_stage_{hashlib.sha256(repr(_STAGED).encode()).hexdigest()[:10]}"
 _UPDATED = tuple(name for name in DECISION_COLUMNS if name != "trans_num")
 _ALERT_COLUMNS = ("trans_num", "risk_level", "fraud_probability")
+_CHECKPOINT_COLUMNS = ("source_id", "position")
 
 _stage = sa.Table(
     STAGE_TABLE,
@@ -70,20 +71,44 @@ def _upsert(insert: Any) -> Any:
     return insert.on_conflict_do_update(index_elements=["trans_num"], set_=updates)
 
 
-def write_decisions(conn: Connection, decisions: pd.DataFrame) -> None:
-    """Upsert decisions by trans_num (the later write wins) and add alerts for flagged ones."""
-    if decisions.empty:
+def _checkpoint_upsert(insert: Any) -> Any:
+    """``insert`` of a checkpoint row that moves the position when the source has one."""
+    insert = insert.values({name: sa.bindparam(name) for name in _CHECKPOINT_COLUMNS})
+    return insert.on_conflict_do_update(
+        index_elements=["source_id"],
+        set_={"position": insert.excluded.position, "updated_at": sa.func.now()},
+    )
+
+
+def times_as_text(dialect: Dialect) -> bool:
+    """Whether :func:`write_decisions` takes event times as text on this dialect.
+
+    SQLite's upsert and psycopg's COPY take ``YYYY-MM-DD HH:MM:SS.ffffff``; other drivers
+    go through SQLAlchemy, which wants ``datetime`` objects.
+    """
+    return dialect.name == "sqlite" or (
+        dialect.name == "postgresql" and dialect.driver == "psycopg"
+    )
+
+
+def write_decisions(conn: Connection, columns: dict[str, list[Any]]) -> None:
+    """Upsert decisions by trans_num (the later write wins) and add alerts for flagged ones.
+
+    ``columns``: :func:`~fraudwatch.sinks.records.decision_columns` of the batch, with
+    event times as text when :func:`times_as_text` says so for this connection.
+    """
+    if not columns["trans_num"]:
         return
     if conn.dialect.name == "postgresql" and conn.dialect.driver == "psycopg":
-        _copy_upsert(conn, column_values(decisions, times_as_text=True))
+        _copy_upsert(conn, columns)
     elif conn.dialect.name == "sqlite":
-        _sqlite_upsert(conn, column_values(decisions, times_as_text=True))
+        _sqlite_upsert(conn, columns)
     else:
-        _executemany_upsert(conn, column_values(decisions))
+        _executemany_upsert(conn, columns)
 
 
 @cache
-def _sqlite_statements() -> tuple[str, str]:
+def _sqlite_statements() -> tuple[str, str, str]:
     dialect = sqlite.dialect()
     insert = sqlite.insert(tables.decisions).values(
         {name: sa.bindparam(name) for name in DECISION_COLUMNS}
@@ -95,15 +120,43 @@ def _sqlite_statements() -> tuple[str, str]:
         .on_conflict_do_nothing(index_elements=["trans_num"])
         .compile(dialect=dialect)
     )
-    if upsert.positiontup != list(DECISION_COLUMNS) or alerts.positiontup != list(_ALERT_COLUMNS):
+    checkpoint = _checkpoint_upsert(sqlite.insert(tables.checkpoints)).compile(dialect=dialect)
+    if (
+        upsert.positiontup != list(DECISION_COLUMNS)
+        or alerts.positiontup != list(_ALERT_COLUMNS)
+        or checkpoint.positiontup != list(_CHECKPOINT_COLUMNS)
+    ):
         raise RuntimeError("unexpected parameter order in the SQLite upsert")  # pragma: no cover
-    return str(upsert), str(alerts)
+    return str(upsert), str(alerts), str(checkpoint)
+
+
+#: Batches up to this many rows are upserted by one multi-row statement (16 parameters a
+#: row: well under the 999 a SQLite older than 3.32 allows).
+SQLITE_ONE_STATEMENT_ROWS = 32
+
+
+@functools.lru_cache(maxsize=SQLITE_ONE_STATEMENT_ROWS)
+def _sqlite_multirow_upsert(rows: int) -> str:
+    """The decisions upsert with ``rows`` parenthesised value groups in one VALUES list."""
+    head, tail = _sqlite_statements()[0].split(" VALUES ", 1)
+    group, conflict = tail.split(" ON CONFLICT ", 1)
+    return f"{head} VALUES {', '.join([group] * rows)} ON CONFLICT {conflict}"
 
 
 def _sqlite_upsert(conn: Connection, columns: dict[str, list[Any]]) -> None:
-    upsert, insert_alerts = _sqlite_statements()
+    """Upsert on the driver: one statement for a small batch, else ``executemany``.
+
+    The sqlite3 module lets go of the GIL around every row it steps and takes it back
+    after; in a process whose other thread is scoring, each take-back can wait for that
+    thread (up to the 5 ms switch interval). A small batch in one statement is one step.
+    """
+    upsert, insert_alerts, _ = _sqlite_statements()
     rows = list(zip(*(columns[name] for name in DECISION_COLUMNS), strict=True))
-    conn.exec_driver_sql(upsert, rows)
+    if 1 < len(rows) <= SQLITE_ONE_STATEMENT_ROWS:
+        values = tuple(value for row in rows for value in row)
+        conn.exec_driver_sql(_sqlite_multirow_upsert(len(rows)), values)
+    else:
+        conn.exec_driver_sql(upsert, rows)
     flagged = [tuple(row[name] for name in _ALERT_COLUMNS) for row in alert_rows(columns)]
     if flagged:
         conn.exec_driver_sql(insert_alerts, flagged)
@@ -164,12 +217,17 @@ def insert_dead_letters(conn: Connection, rows: list[dict[str, Any]]) -> None:
         conn.execute(sa.insert(tables.dead_letter), rows)
 
 
+#: The checkpoint upsert per dialect name, built once (SQLAlchemy caches its compiled form).
+_checkpoint_statements: dict[str, Any] = {}
+
+
 def upsert_checkpoint(conn: Connection, source_id: str, position: str) -> None:
     """Set the source's position (created on first use)."""
-    insert = dialect_insert(conn, tables.checkpoints).values(source_id=source_id, position=position)
-    conn.execute(
-        insert.on_conflict_do_update(
-            index_elements=["source_id"],
-            set_={"position": insert.excluded.position, "updated_at": sa.func.now()},
-        )
-    )
+    if conn.dialect.name == "sqlite":  # precompiled, like the decisions upsert
+        conn.exec_driver_sql(_sqlite_statements()[2], (source_id, position))
+        return
+    statement = _checkpoint_statements.get(conn.dialect.name)
+    if statement is None:
+        statement = _checkpoint_upsert(dialect_insert(conn, tables.checkpoints))
+        _checkpoint_statements[conn.dialect.name] = statement
+    conn.execute(statement, {"source_id": source_id, "position": position})

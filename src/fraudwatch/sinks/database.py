@@ -125,6 +125,14 @@ def postgres_connect_args(url: str | URL) -> dict[str, Any]:
     return connect_args
 
 
+def sqlite_file(url: str | URL) -> Path | None:
+    """The database file of a SQLite URL; None for in-memory and ``file:`` URI databases."""
+    database = make_url(url).database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    return Path(database).expanduser()
+
+
 def _sqlite_engine(url: URL) -> Engine:
     if url.database and url.database != ":memory:" and not url.database.startswith("file:"):
         Path(url.database).expanduser().parent.mkdir(parents=True, exist_ok=True)

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from fraudwatch.frames import column_arrays
 from fraudwatch.pipeline.decision import DECISION_COLUMNS
 from fraudwatch.privacy import redact_pans
 from fraudwatch.schema import Rejection
@@ -61,58 +62,114 @@ def dead_letters(rejections: Sequence[Rejection], source: str) -> list[DeadLette
     ]
 
 
-def decision_frame(decisions: pd.DataFrame) -> pd.DataFrame:
-    """The decisions to write: exactly ``DECISION_COLUMNS``, one row per trans_num (last wins).
+def decision_columns(
+    decisions: pd.DataFrame, *, times_as_text: bool = False
+) -> dict[str, list[Any]]:
+    """The decisions to write as one list of plain Python values per ``DECISION_COLUMNS`` name.
 
-    A batch that carries the same transaction twice keeps its later row, as a later batch
-    would; the upsert then sees each key once (Postgres refuses to update a row twice in
-    one statement).
+    One row per trans_num: a batch that carries the same transaction twice keeps its later
+    row, as a later batch would; the upsert then sees each key once (Postgres refuses to
+    update a row twice in one statement). Values are driver-ready (``None`` if missing,
+    Python numbers; with ``times_as_text``, ``event_time`` as ``YYYY-MM-DD
+    HH:MM:SS.ffffff`` naive UTC: the form SQLAlchemy stores in SQLite, so its comparisons
+    stay right, and the text COPY sends to Postgres). Read straight from the frame's
+    arrays, column by column with numpy, so a batch of a few rows costs little.
     """
     missing = [name for name in DECISION_COLUMNS if name not in decisions.columns]
     if missing:
         raise ValueError(f"decisions frame lacks columns: {', '.join(missing)}")
-    frame = decisions.loc[:, list(DECISION_COLUMNS)]
-    keys = frame["trans_num"]
-    if keys.isna().any():
+    if not len(decisions):
+        return {name: [] for name in DECISION_COLUMNS}
+    if not decisions.columns.is_unique:  # extra columns may repeat a name; ours may not
+        decisions = decisions.loc[:, list(DECISION_COLUMNS)]
+    arrays = column_arrays(decisions)
+    columns = {name: _python_values(arrays[name], name, times_as_text) for name in DECISION_COLUMNS}
+    keys = columns["trans_num"]
+    if any(key is None for key in keys):
         raise ValueError("decisions frame has rows without trans_num")
-    duplicated = keys.astype(str).duplicated(keep="last").to_numpy()
-    if duplicated.any():
-        frame = frame.loc[~duplicated]
-    return frame.reset_index(drop=True)
+    last = {str(key): row for row, key in enumerate(keys)}  # a repeated key: its last row
+    if len(last) < len(keys):
+        kept = sorted(last.values())
+        columns = {name: [values[row] for row in kept] for name, values in columns.items()}
+    return columns
 
 
-def column_values(frame: pd.DataFrame, *, times_as_text: bool = False) -> dict[str, list[Any]]:
-    """Each column of a decisions frame as a list of plain Python values (``None`` if missing).
+def _python_values(values: Any, name: str, times_as_text: bool) -> list[Any]:
+    """One column's array as plain Python values, missing ones as ``None``.
 
-    ``times_as_text`` gives ``event_time`` as ``YYYY-MM-DD HH:MM:SS.ffffff`` (naive UTC):
-    the form SQLAlchemy stores in SQLite (so its comparisons stay right) and the text COPY
-    sends to Postgres, made in one vectorised call instead of one ``datetime`` per row.
+    Plain numpy arrays (what :func:`~fraudwatch.pipeline.decision.make_decisions` builds)
+    are read directly; anything else goes through pandas, by the same rules.
     """
-    return {name: _python_values(frame[name], name, times_as_text) for name in frame.columns}
+    if isinstance(values, pd.arrays.DatetimeArray) and values.tz is None:
+        return _time_values(np.asarray(values, dtype="datetime64[us]"), times_as_text)
+    if isinstance(values, pd.arrays.StringArray | pd.arrays.ArrowStringArray) and (
+        name != "decision"
+    ):
+        return _text_values(values, name)
+    kind = values.dtype.kind if isinstance(values, np.ndarray) else ""
+    if not kind or kind not in "Ofiub":
+        return _series_values(pd.Series(values, copy=False), name, times_as_text)
+    if name == "decision":
+        if kind == "f" or kind == "O":  # may hold missing values: pandas' fillna
+            return _series_values(pd.Series(values, copy=False), name, times_as_text)
+        return list(values.astype(np.int64).tolist())
+    if name == "reasons":
+        return [_reasons_json(value) for value in values.astype(object).tolist()]
+    if kind == "f":
+        return _float_values(values.astype(np.float64))
+    if kind != "O":
+        return list(values.tolist())
+    missing = pd.isna(values)
+    if not missing.any():
+        return list(values.tolist())
+    objects = values.copy()
+    objects[missing] = None
+    return list(objects.tolist())
 
 
-def _python_values(series: pd.Series, name: str, times_as_text: bool) -> list[Any]:
+def _text_values(values: Any, name: str) -> list[Any]:
+    """A pandas text array as ``str`` values (``None`` if missing), as its Series would give."""
+    objects = values.to_numpy(dtype=object)
+    if name == "reasons":
+        return [_reasons_json(value) for value in objects.tolist()]
+    objects = np.array(objects, dtype=object)  # a copy: it may be a read-only view
+    objects[values.isna()] = None
+    return list(objects.tolist())
+
+
+def _time_values(times: np.ndarray, times_as_text: bool) -> list[Any]:
+    """``datetime64[us]`` values as ``datetime`` objects, or as text; NaT as ``None``."""
+    if not times_as_text:
+        return list(times.astype(object).tolist())  # datetime.datetime, NaT -> None
+    text = np.datetime_as_string(times, unit="us").tolist()
+    missing = np.isnat(times).tolist()
+    return [
+        None if nat else value.replace("T", " ") for value, nat in zip(text, missing, strict=True)
+    ]
+
+
+def _float_values(numbers: np.ndarray) -> list[Any]:
+    """Floats as Python floats, NaN as ``None``."""
+    missing = np.isnan(numbers)
+    if not missing.any():
+        return list(numbers.tolist())
+    values = numbers.astype(object)
+    values[missing] = None
+    return list(values.tolist())
+
+
+def _series_values(series: pd.Series, name: str, times_as_text: bool) -> list[Any]:
+    """A column as plain Python values by pandas' rules (date-times, extension arrays)."""
     if pd.api.types.is_datetime64_any_dtype(series.dtype):
         if isinstance(series.dtype, pd.DatetimeTZDtype):
             series = series.dt.tz_convert("UTC").dt.tz_localize(None)
-        times = series.to_numpy(dtype="datetime64[us]")
-        if not times_as_text:
-            return list(times.astype(object).tolist())  # datetime.datetime, NaT -> None
-        text = np.char.replace(np.datetime_as_string(times, unit="us"), "T", " ").astype(object)
-        text[np.isnat(times)] = None
-        return list(text.tolist())
+        return _time_values(series.to_numpy(dtype="datetime64[us]"), times_as_text)
     if name == "decision":
         return list(series.fillna(0).to_numpy(dtype=np.int64).tolist())
     if name == "reasons":
         return [_reasons_json(value) for value in series.to_numpy(dtype=object).tolist()]
     if pd.api.types.is_float_dtype(series.dtype):
-        numbers = series.to_numpy(dtype=np.float64, na_value=np.nan)
-        missing = np.isnan(numbers)
-        if not missing.any():
-            return list(numbers.tolist())
-        values = numbers.astype(object)
-        values[missing] = None
-        return list(values.tolist())
+        return _float_values(series.to_numpy(dtype=np.float64, na_value=np.nan))
     values = series.to_numpy(dtype=object, copy=True)  # may be a read-only view otherwise
     values[series.isna().to_numpy(dtype=bool)] = None
     return list(values.tolist())

@@ -34,9 +34,11 @@ from fraudwatch.sinks.database import (
     database_url,
     mask_url,
     normalise_url,
+    sqlite_file,
     with_retry,
 )
-from fraudwatch.sinks.records import DeadLetter, dead_letters, decision_frame
+from fraudwatch.sinks.records import DeadLetter, dead_letters, decision_columns
+from fraudwatch.sinks.wal import WalCheckpointer
 
 __all__ = [  # the store's public face; the records and URL helpers are re-exported here
     "DeadLetter",
@@ -74,7 +76,10 @@ class Store:
         self.backend = backend
         self.retry_attempts = retry_attempts
         self.engine: Engine = create_engine(self.url)
+        self._times_as_text = bulk.times_as_text(self.engine.dialect)
         self._ping_engine: Engine | None = None
+        self._wal_file = sqlite_file(self.url) if backend == "sqlite" else None
+        self._wal: WalCheckpointer | None = None  # started by the first write
 
     @classmethod
     def from_settings(cls, settings: Settings | None = None) -> Store:
@@ -178,20 +183,23 @@ class Store:
         ``trans_num``), and ``checkpoint=(source_id, position)`` moves only if everything
         else is written. Returns the number of decisions written.
         """
-        frame = decision_frame(decisions)
+        columns = decision_columns(decisions, times_as_text=self._times_as_text)
+        written = len(columns["trans_num"])
         letters = [letter.as_row() for letter in rejected]
-        if not len(frame) and not letters and checkpoint is None:
+        if not written and not letters and checkpoint is None:
             return 0
+        if self._wal is None and self._wal_file is not None:
+            self._wal = WalCheckpointer(self._wal_file)  # keeps WAL checkpoints off commits
 
         def unit() -> None:
             with self.engine.begin() as conn:
-                bulk.write_decisions(conn, frame)
+                bulk.write_decisions(conn, columns)
                 bulk.insert_dead_letters(conn, letters)
                 if checkpoint is not None:
                     bulk.upsert_checkpoint(conn, *checkpoint)
 
         self._retry(unit, "write batch")
-        return len(frame)
+        return written
 
     def checkpoint(self, source_id: str) -> str | None:
         """The last position committed for a source, or None if it never wrote one."""
@@ -259,7 +267,10 @@ class Store:
         return self._retry(unit, f"count {table}")
 
     def close(self) -> None:
-        """Close every pooled connection."""
+        """Close every pooled connection (and stop the WAL checkpoints of a SQLite file)."""
+        if self._wal is not None:
+            self._wal.close()
+            self._wal = None
         self.engine.dispose()
         if self._ping_engine is not None:
             self._ping_engine.dispose()
