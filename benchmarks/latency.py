@@ -38,7 +38,7 @@ class _Clocked:
     def arrivals(self, position: str | None, stop: threading.Event) -> Iterator[Any]:
         for arrival in self.source.arrivals(position, stop):
             now = time.time()
-            for trans_num in arrival.records["trans_num"].astype(str):
+            for trans_num in arrival.records["trans_num"].tolist():  # str (Arrow text)
                 self.received[trans_num] = now
             yield arrival
 

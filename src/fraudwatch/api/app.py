@@ -144,6 +144,7 @@ def create_app(
             getattr(store, "masked_url", "none") if store is not None else "none",
             "required" if keys.enabled else "NOT required",
         )  # fmt: skip
+        service.warm_up()  # the first flagged request would otherwise build the explainer
         # the model, reference data and card state live as long as the process: keep them
         # out of the garbage collector's generations, so its pauses stay short
         gc.collect()

@@ -18,6 +18,7 @@ import pandas as pd
 
 from fraudwatch.api.metrics import ApiMetrics
 from fraudwatch.api.writer import StoreWriter
+from fraudwatch.frames import column_arrays
 from fraudwatch.pipeline.service import ScoringService
 from fraudwatch.schema import Rejection, validate_batch
 from fraudwatch.sinks.records import dead_letters
@@ -129,7 +130,8 @@ class ApiScorer:
         """One response item per decision row."""
         names = ("trans_num", "fraud_probability", "decision", "risk_level", "threshold",
                  "model_version", "reasons", "latency_ms")  # fmt: skip
-        columns = {name: decisions[name].tolist() for name in names}
+        arrays = column_arrays(decisions)  # no Series per column: ~10 µs each
+        columns = {name: arrays[name].tolist() for name in names}
         self.metrics.count_decisions(columns["decision"], columns["risk_level"])
         items = []
         for row in range(len(decisions)):

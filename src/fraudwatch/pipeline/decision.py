@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from fraudwatch.frames import as_array, frame_from_columns
+from fraudwatch.frames import as_array, column_arrays, frame_from_columns
 
 #: Columns of a decisions frame, in order (also the columns of the ``decisions`` table,
 #: which adds ``inserted_at``).
@@ -45,24 +45,26 @@ def make_decisions(
     """
     now = time.time() if decided_at is None else decided_at
     n = len(scores)
+    scored = _arrays(scores)
+    given = _arrays(transactions)
     reasons = [
         _EMPTY_REASONS if not text else json.dumps(text.split("; "))
-        for text in scores["top_reasons"].tolist()
+        for text in scored["top_reasons"].tolist()
     ]
-    state = _objects(transactions["state"]) if "state" in transactions else np.full(n, None)
+    state = _objects(given["state"]) if "state" in given else np.full(n, None)
     latency = (now - np.asarray(received_at, dtype=np.float64)) * 1000.0 + np.zeros(n)
     columns = {
-        "trans_num": _objects(transactions["trans_num"]),
-        "card_token": _objects(transactions["card_token"]),
-        "masked_pan": _objects(transactions["masked_pan"]),
-        "event_time": as_array(transactions["event_time"], "datetime64[us]"),
-        "amount": as_array(transactions["amt"], np.float64),
-        "merchant": _objects(transactions["merchant"]),
-        "category": _objects(transactions["category"]),
+        "trans_num": _objects(given["trans_num"]),
+        "card_token": _objects(given["card_token"]),
+        "masked_pan": _objects(given["masked_pan"]),
+        "event_time": as_array(given["event_time"], "datetime64[us]"),
+        "amount": as_array(given["amt"], np.float64),
+        "merchant": _objects(given["merchant"]),
+        "category": _objects(given["category"]),
         "state": state,
-        "fraud_probability": scores["fraud_probability"].to_numpy(dtype=np.float64),
-        "risk_level": _objects(scores["risk_level"]),
-        "decision": scores["decision"].to_numpy(dtype=np.int64),
+        "fraud_probability": as_array(scored["fraud_probability"], np.float64),
+        "risk_level": _objects(scored["risk_level"]),
+        "decision": as_array(scored["decision"], np.int64),
         "threshold": np.full(n, float(threshold)),
         "model_version": np.full(n, model_version, dtype=object),
         "reasons": np.array(reasons, dtype=object),
@@ -76,7 +78,14 @@ def make_decisions(
 _EMPTY_REASONS = "[]"
 
 
-def _objects(values: pd.Series | np.ndarray) -> np.ndarray:
+def _arrays(columns: pd.DataFrame | Mapping[str, Any]) -> Any:
+    """A frame's column arrays by name (no Series per column), or the mapping as it is."""
+    if isinstance(columns, pd.DataFrame) and columns.columns.is_unique:
+        return column_arrays(columns)
+    return columns
+
+
+def _objects(values: Any) -> np.ndarray:
     """Strings as a numpy object array (missing → None)."""
     array = np.array(as_array(values, object), dtype=object)
     missing = pd.isna(array)

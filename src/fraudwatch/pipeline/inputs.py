@@ -63,19 +63,21 @@ class _PacedRows:
             if self.skip >= len(frame):
                 self.skip -= len(frame)
                 continue
-            frame, self.skip = frame.iloc[self.skip :], 0
-            while len(frame) and not stop.is_set():
+            offset, self.skip = self.skip, 0
+            nothing = frame.iloc[:0]  # made once: slicing a frame costs ~40 µs
+            while offset < len(frame) and not stop.is_set():
                 if self.rate is None:
-                    take = len(frame)
+                    take = len(frame) - offset
                 else:
                     due = int((time.monotonic() - started) * self.rate) - sent
                     if due <= 0:
-                        yield frame.iloc[:0], emitted  # nothing due: let the runner flush
+                        yield nothing, emitted  # nothing due: let the runner flush
                         wait = (sent + 1) / self.rate - (time.monotonic() - started)
                         stop.wait(min(max(wait, 0.0), self.tick))
                         continue
-                    take = min(due, len(frame))
-                chunk, frame = frame.iloc[:take], frame.iloc[take:]
+                    take = min(due, len(frame) - offset)
+                chunk = frame if take == len(frame) else frame.iloc[offset : offset + take]
+                offset += take
                 sent += len(chunk)
                 emitted += len(chunk)
                 yield chunk, emitted
