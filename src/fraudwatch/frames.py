@@ -58,6 +58,29 @@ def column_arrays(frame: pd.DataFrame) -> dict[str, Any]:
     return dict(zip(names, iterate(), strict=True))
 
 
+def plain_values(values: Any, *, nan_as_none: bool = False) -> list[Any]:
+    """A column's values as ``Series.tolist`` gives them, with pandas' NA and NaT as None
+    (and float NaN too with ``nan_as_none``).
+
+    Read from the array itself: Arrow text converts in one pyarrow call; numpy numbers and
+    objects are listed as they are. Anything else (date-times, other extension arrays)
+    goes through pandas.
+    """
+    if isinstance(values, pd.arrays.ArrowStringArray) and (
+        nan_as_none or values.dtype.na_value is pd.NA
+    ):
+        return list(values.__arrow_array__().to_pylist())  # nulls as None
+    kind = values.dtype.kind if isinstance(values, np.ndarray) else ""
+    if kind in ("b", "i", "u") or (kind == "f" and not (nan_as_none and np.isnan(values).any())):
+        return list(values.tolist())  # no missing marker to replace
+    if nan_as_none:  # pandas' own test, vectorised: NaN, NA, NaT and None
+        objects = np.array(values, dtype=object)  # a copy: the array may be a read-only view
+        objects[pd.isna(objects)] = None
+        return list(objects.tolist())
+    listed = values.tolist() if kind == "O" else pd.Series(values, copy=False).tolist()
+    return [None if value is pd.NA or value is pd.NaT else value for value in listed]
+
+
 def object_array(values: list[Any]) -> np.ndarray:
     """Values as a 1-D numpy object array, as they are (no text or number inference)."""
     array = np.empty(len(values), dtype=object)

@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from fraudwatch.frames import column_arrays, frame_from_columns, object_array
+from fraudwatch.frames import column_arrays, frame_from_columns, object_array, plain_values
 from fraudwatch.privacy import mask_pan
 from fraudwatch.schema import (
     _COORDINATES,
@@ -79,27 +79,9 @@ def frame_records(frame: pd.DataFrame) -> list[dict[str, Any]] | None:
     names = frame.columns.tolist()
     if any(type(name) is not str for name in names) or len(set(names)) < len(names):
         return None
-    columns = [_plain_values(values) for values in column_arrays(frame).values()]
+    columns = [plain_values(values) for values in column_arrays(frame).values()]
     records = [dict(zip(names, values, strict=True)) for values in zip(*columns, strict=True)]
     return records if eligible(records, limit=SMALL_FRAME) else None
-
-
-def _plain_values(values: Any) -> list[Any]:
-    """A column's values as ``Series.tolist`` gives them, with pandas' NA and NaT as None.
-
-    Read from the array itself: Arrow text with NA as its missing marker (the CSV
-    reader's) converts in one pyarrow call; numpy numbers and objects are listed as they
-    are. Anything else (date-times, other extension arrays) goes through pandas.
-    """
-    if isinstance(values, np.ndarray) and values.dtype.kind in "biufO":
-        listed = values.tolist()
-        if values.dtype.kind != "O":
-            return list(listed)
-    elif isinstance(values, pd.arrays.ArrowStringArray) and values.dtype.na_value is pd.NA:
-        return list(values.__arrow_array__().to_pylist())
-    else:
-        listed = pd.Series(values, copy=False).tolist()
-    return [None if value is pd.NA or value is pd.NaT else value for value in listed]
 
 
 def eligible(records: Sequence[Any], limit: int = SMALL_BATCH) -> bool:

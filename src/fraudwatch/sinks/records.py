@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from fraudwatch.frames import column_arrays
+from fraudwatch.frames import column_arrays, plain_values
 from fraudwatch.pipeline.decision import DECISION_COLUMNS
 from fraudwatch.privacy import redact_pans
 from fraudwatch.schema import Rejection
@@ -97,44 +97,28 @@ def decision_columns(
 def _python_values(values: Any, name: str, times_as_text: bool) -> list[Any]:
     """One column's array as plain Python values, missing ones as ``None``.
 
-    Plain numpy arrays (what :func:`~fraudwatch.pipeline.decision.make_decisions` builds)
-    are read directly; anything else goes through pandas, by the same rules.
+    Date-times become naive-UTC ``datetime`` objects (or text), ``decision`` an int
+    (missing: 0) and ``reasons`` a JSON list; everything else is read from the array as
+    it is, so the few rows of a latency-bound batch cost little.
     """
-    if isinstance(values, pd.arrays.DatetimeArray) and values.tz is None:
-        return _time_values(np.asarray(values, dtype="datetime64[us]"), times_as_text)
-    if isinstance(values, pd.arrays.StringArray | pd.arrays.ArrowStringArray) and (
-        name != "decision"
-    ):
-        return _text_values(values, name)
-    kind = values.dtype.kind if isinstance(values, np.ndarray) else ""
-    if not kind or kind not in "Ofiub":
-        return _series_values(pd.Series(values, copy=False), name, times_as_text)
+    if pd.api.types.is_datetime64_any_dtype(values.dtype):
+        return _time_values(_naive_utc(values), times_as_text)
+    plain = plain_values(values, nan_as_none=True)
     if name == "decision":
-        if kind == "f" or kind == "O":  # may hold missing values: pandas' fillna
-            return _series_values(pd.Series(values, copy=False), name, times_as_text)
-        return list(values.astype(np.int64).tolist())
+        return [0 if value is None else int(value) for value in plain]
     if name == "reasons":
-        return [_reasons_json(value) for value in values.astype(object).tolist()]
-    if kind == "f":
-        return _float_values(values.astype(np.float64))
-    if kind != "O":
-        return list(values.tolist())
-    missing = pd.isna(values)
-    if not missing.any():
-        return list(values.tolist())
-    objects = values.copy()
-    objects[missing] = None
-    return list(objects.tolist())
+        return [_reasons_json(value) for value in plain]
+    return plain
 
 
-def _text_values(values: Any, name: str) -> list[Any]:
-    """A pandas text array as ``str`` values (``None`` if missing), as its Series would give."""
-    objects = values.to_numpy(dtype=object)
-    if name == "reasons":
-        return [_reasons_json(value) for value in objects.tolist()]
-    objects = np.array(objects, dtype=object)  # a copy: it may be a read-only view
-    objects[values.isna()] = None
-    return list(objects.tolist())
+def _naive_utc(values: Any) -> np.ndarray:
+    """Date-times as ``datetime64[us]``, time-zone-aware ones converted to naive UTC."""
+    if isinstance(values, np.ndarray) or getattr(values.dtype, "tz", None) is None:
+        return np.asarray(values, dtype="datetime64[us]")
+    series = pd.Series(values, copy=False)
+    if isinstance(series.dtype, pd.DatetimeTZDtype):
+        series = series.dt.tz_convert("UTC").dt.tz_localize(None)
+    return series.to_numpy(dtype="datetime64[us]")
 
 
 def _time_values(times: np.ndarray, times_as_text: bool) -> list[Any]:
@@ -146,33 +130,6 @@ def _time_values(times: np.ndarray, times_as_text: bool) -> list[Any]:
     return [
         None if nat else value.replace("T", " ") for value, nat in zip(text, missing, strict=True)
     ]
-
-
-def _float_values(numbers: np.ndarray) -> list[Any]:
-    """Floats as Python floats, NaN as ``None``."""
-    missing = np.isnan(numbers)
-    if not missing.any():
-        return list(numbers.tolist())
-    values = numbers.astype(object)
-    values[missing] = None
-    return list(values.tolist())
-
-
-def _series_values(series: pd.Series, name: str, times_as_text: bool) -> list[Any]:
-    """A column as plain Python values by pandas' rules (date-times, extension arrays)."""
-    if pd.api.types.is_datetime64_any_dtype(series.dtype):
-        if isinstance(series.dtype, pd.DatetimeTZDtype):
-            series = series.dt.tz_convert("UTC").dt.tz_localize(None)
-        return _time_values(series.to_numpy(dtype="datetime64[us]"), times_as_text)
-    if name == "decision":
-        return list(series.fillna(0).to_numpy(dtype=np.int64).tolist())
-    if name == "reasons":
-        return [_reasons_json(value) for value in series.to_numpy(dtype=object).tolist()]
-    if pd.api.types.is_float_dtype(series.dtype):
-        return _float_values(series.to_numpy(dtype=np.float64, na_value=np.nan))
-    values = series.to_numpy(dtype=object, copy=True)  # may be a read-only view otherwise
-    values[series.isna().to_numpy(dtype=bool)] = None
-    return list(values.tolist())
 
 
 def _reasons_json(value: Any) -> str:
