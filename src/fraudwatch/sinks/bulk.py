@@ -19,9 +19,8 @@ makes the whole batch atomic.
 
 from __future__ import annotations
 
-import functools
 import hashlib
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any, cast
 
 import psycopg
@@ -135,7 +134,7 @@ def _sqlite_statements() -> tuple[str, str, str]:
 SQLITE_ONE_STATEMENT_ROWS = 32
 
 
-@functools.lru_cache(maxsize=SQLITE_ONE_STATEMENT_ROWS)
+@lru_cache(maxsize=SQLITE_ONE_STATEMENT_ROWS)
 def _sqlite_multirow_upsert(rows: int) -> str:
     """The decisions upsert with ``rows`` parenthesised value groups in one VALUES list."""
     head, tail = _sqlite_statements()[0].split(" VALUES ", 1)
@@ -217,8 +216,10 @@ def insert_dead_letters(conn: Connection, rows: list[dict[str, Any]]) -> None:
         conn.execute(sa.insert(tables.dead_letter), rows)
 
 
-#: The checkpoint upsert per dialect name, built once (SQLAlchemy caches its compiled form).
-_checkpoint_statements: dict[str, Any] = {}
+@cache
+def _postgres_checkpoint_upsert() -> Any:
+    """The checkpoint upsert for PostgreSQL, built once (SQLAlchemy caches its compiled form)."""
+    return _checkpoint_upsert(postgresql.insert(tables.checkpoints))
 
 
 def upsert_checkpoint(conn: Connection, source_id: str, position: str) -> None:
@@ -226,8 +227,6 @@ def upsert_checkpoint(conn: Connection, source_id: str, position: str) -> None:
     if conn.dialect.name == "sqlite":  # precompiled, like the decisions upsert
         conn.exec_driver_sql(_sqlite_statements()[2], (source_id, position))
         return
-    statement = _checkpoint_statements.get(conn.dialect.name)
-    if statement is None:
-        statement = _checkpoint_upsert(dialect_insert(conn, tables.checkpoints))
-        _checkpoint_statements[conn.dialect.name] = statement
-    conn.execute(statement, {"source_id": source_id, "position": position})
+    if conn.dialect.name != "postgresql":
+        dialect_insert(conn, tables.checkpoints)  # raises the error naming the dialect
+    conn.execute(_postgres_checkpoint_upsert(), {"source_id": source_id, "position": position})
