@@ -8,6 +8,7 @@ and points the settings at it, as ``fraudwatch dashboard --database-url`` does.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import pytest
@@ -58,16 +59,24 @@ def point_settings_at(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[str
     get_settings.cache_clear()
 
 
+@contextmanager
+def _seeded(url: str, point_settings_at: Callable[[str], None]) -> Iterator[SeededStore]:
+    """Seed the database at ``url`` and point the settings at it; close its readers after."""
+    data = seed_store(url)
+    point_settings_at(url)
+    engine = sa.create_engine(url)
+    try:
+        yield SeededStore(url, data, engine)
+    finally:
+        close_readers()  # before a PostgreSQL schema is dropped
+        engine.dispose()
+
+
 @pytest.fixture
 def seeded(database_url: str, point_settings_at: Callable[[str], None]) -> Iterator[SeededStore]:
     """A database with 3,000 decisions and labelled alerts; the settings point at it."""
-    data = seed_store(database_url)
-    point_settings_at(database_url)
-    engine = sa.create_engine(database_url)
-    try:
-        yield SeededStore(database_url, data, engine)
-    finally:
-        engine.dispose()
+    with _seeded(database_url, point_settings_at) as store:
+        yield store
 
 
 @pytest.fixture
@@ -75,15 +84,8 @@ def seeded_postgres(
     request: pytest.FixtureRequest, point_settings_at: Callable[[str], None]
 ) -> Iterator[SeededStore]:
     """Like ``seeded``, on the real PostgreSQL server only."""
-    with _postgres_schema(request) as url:
-        data = seed_store(url)
-        point_settings_at(url)
-        engine = sa.create_engine(url)
-        try:
-            yield SeededStore(url, data, engine)
-        finally:
-            close_readers()
-            engine.dispose()
+    with _postgres_schema(request) as url, _seeded(url, point_settings_at) as store:
+        yield store
 
 
 def app_test(page: str = "Overview", **state: object) -> AppTest:
