@@ -17,6 +17,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from fraudwatch.sources.simulator import SCENARIOS
+
 KEY = b"benchmark-key-0123456789abcdef"
 
 
@@ -74,18 +76,30 @@ def main() -> None:
     parser.add_argument("--end", default="2021-01-01")
     parser.add_argument("--split-at", default="2020-06-21")
     parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument(
+        "--scenarios",
+        default=",".join(SCENARIOS),
+        help="comma-separated fraud scenarios to simulate (default: all four)",
+    )
     parser.add_argument("--workdir", type=Path, default=Path("data/bench"))
     args = parser.parse_args()
 
     from fraudwatch.model.evaluate import evaluate
-    from fraudwatch.sources.simulator import SimulatorConfig, simulate_to_csv
+    from fraudwatch.sources.simulator import SimulatorConfig, shares_for, simulate_to_csv
 
+    names = [name.strip() for name in args.scenarios.split(",") if name.strip()]
+    try:
+        shares = shares_for(names)
+    except ValueError as error:
+        parser.error(str(error))
     tag = f"sim_{args.customers}_{args.start}_{args.end}_{args.split_at}_{args.seed}"
+    if set(names) != set(SCENARIOS):
+        tag += "_" + "+".join(name for name in SCENARIOS if name in names)
     folder = args.workdir / tag
     train_csv, test_csv = folder / "sim_train.csv", folder / "sim_test.csv"
     if not (train_csv.exists() and test_csv.exists()):
         simulate_to_csv(
-            SimulatorConfig(customers=args.customers, seed=args.seed),
+            SimulatorConfig(customers=args.customers, seed=args.seed, scenario_shares=shares),
             dt.date.fromisoformat(args.start), dt.date.fromisoformat(args.end),
             folder / "sim.csv", split_at=dt.date.fromisoformat(args.split_at),
         )  # fmt: skip

@@ -51,6 +51,22 @@ def test_simulate_split_writes_train_and_test(tmp_path: Path) -> None:
     assert not out.exists()
 
 
+def test_simulate_scenarios_option_limits_the_fraud_kinds(tmp_path: Path) -> None:
+    out = tmp_path / "sim.csv"
+    args = ["simulate", "--customers", "60", "--start", "2020-01-01", "--end", "2020-03-01"]
+    result = runner.invoke(
+        app, [*args, "--fraud-rate", "0.02", "--scenarios", "night_burst", "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    frame = pd.read_csv(out, index_col=0)
+    assert frame["is_fraud"].sum() > 0
+    assert set(frame.loc[frame["is_fraud"] == 1, SCENARIO_COLUMN]) == {"night_burst"}
+    result = runner.invoke(app, [*args, "--scenarios", "night_burst,phishing", "--out", str(out)])
+    assert result.exit_code == 2
+    assert "unknown fraud scenario 'phishing'" in result.output
+    assert "--scenarios" in result.output
+
+
 def test_simulate_rejects_inverted_dates(tmp_path: Path) -> None:
     result = runner.invoke(
         app,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +13,13 @@ import pytest
 
 from fraudwatch.schema import CATEGORIES, KAGGLE_COLUMNS, SCENARIO_COLUMN, validate_batch
 from fraudwatch.sources.csv_file import read_transactions
-from fraudwatch.sources.simulator import SCENARIOS, SimulatorConfig, simulate, simulate_to_csv
+from fraudwatch.sources.simulator import (
+    SCENARIOS,
+    SimulatorConfig,
+    shares_for,
+    simulate,
+    simulate_to_csv,
+)
 from fraudwatch.sources.simulator.config import COMPROMISED_MERCHANT
 from fraudwatch.sources.simulator.legit import legit_rows
 from fraudwatch.sources.simulator.population import build_population
@@ -141,6 +148,31 @@ def test_scenario_mix_and_higher_rate(rich: pd.DataFrame) -> None:
     shares = rich[rich["is_fraud"] == 1][SCENARIO_COLUMN].value_counts(normalize=True)
     for name in ("card_testing", "account_takeover", "compromised_merchant"):
         assert shares[name] == pytest.approx(0.1, abs=0.05)
+
+
+def test_scenario_shares_choose_which_scenarios_run() -> None:
+    config = SimulatorConfig(customers=200, seed=5, fraud_rate=0.01, scenario_shares=(1, 0, 0, 0))
+    records = run(config, 90)
+    fraud = records[records["is_fraud"] == 1]
+    assert records["is_fraud"].mean() == pytest.approx(0.01, rel=0.25)
+    assert set(fraud[SCENARIO_COLUMN]) == {"night_burst"}
+    # the same card holders and legitimate spending as with the default mix
+    default = run(SimulatorConfig(customers=200, seed=5, fraud_rate=0.01), 90)
+    assert set(records["cc_num"]) == set(default["cc_num"])
+    two = run(replace(config, scenario_shares=shares_for(["card_testing", "account_takeover"])), 90)
+    counts = two[two["is_fraud"] == 1][SCENARIO_COLUMN].value_counts(normalize=True)
+    assert set(counts.index) == {"card_testing", "account_takeover"}
+    assert counts["card_testing"] == pytest.approx(0.5, abs=0.15)
+
+
+def test_shares_for_keeps_default_proportions_and_names_unknown_scenarios() -> None:
+    assert shares_for(["night_burst"]) == (1.0, 0.0, 0.0, 0.0)
+    assert shares_for(["card_testing", "compromised_merchant"]) == (0.0, 0.5, 0.0, 0.5)
+    assert shares_for(list(reversed(SCENARIOS))) == SimulatorConfig().scenario_shares
+    with pytest.raises(ValueError, match="unknown fraud scenario 'skimming'; choose from night"):
+        shares_for(["night_burst", "skimming"])
+    with pytest.raises(ValueError, match="no fraud scenario given"):
+        shares_for([])
 
 
 def test_zero_fraud_rate_gives_no_fraud() -> None:
@@ -374,7 +406,8 @@ def test_empty_range_still_writes_a_header(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     "settings",
     [{"customers": 0}, {"fraud_rate": -0.1}, {"fraud_rate": 0.6}, {"block_days": 0}, {"seed": -1},
-     {"merchants_per_category": 0}],
+     {"merchants_per_category": 0}, {"scenario_shares": (0.5, 0.5, 0.5, 0.5)},
+     {"scenario_shares": (1.0, 0.0, 0.0)}, {"scenario_shares": (1.5, -0.5, 0.0, 0.0)}],
 )  # fmt: skip
 def test_invalid_config_is_rejected(settings: dict[str, float]) -> None:
     with pytest.raises(ValueError, match=next(iter(settings))):

@@ -38,15 +38,33 @@ def simulate(
             help="Write OUT_train.csv (before this date) and OUT_test.csv (from it).",
         ),
     ] = None,
+    scenarios: Annotated[
+        str | None,
+        typer.Option(
+            help="Comma-separated fraud scenarios to simulate, in their default proportions "
+            "(e.g. night_burst for the Kaggle pattern alone) [default: all four].",
+        ),
+    ] = None,
 ) -> None:
     """Simulate card transactions with labelled fraud scenarios into a Kaggle-layout CSV.
 
-    Deterministic for a seed. Fraud scenarios (column fraud_scenario): night_burst,
-    card_testing, account_takeover, compromised_merchant.
+    Deterministic for a seed. Fraud scenarios (column fraud_scenario), by default 70/10/10/10
+    of the fraud rows: night_burst, card_testing, account_takeover, compromised_merchant.
     """
-    from fraudwatch.sources.simulator import SimulatorConfig, simulate, simulate_to_csv
+    from fraudwatch.sources.simulator import (
+        SCENARIOS,
+        SimulatorConfig,
+        shares_for,
+        simulate,
+        simulate_to_csv,
+    )
 
     settings = get_settings()
+    names = SCENARIOS if scenarios is None else [n.strip() for n in scenarios.split(",")]
+    try:
+        shares = shares_for([name for name in names if name])
+    except ValueError as error:
+        raise typer.BadParameter(str(error), param_hint="--scenarios") from error
     if end <= start:
         raise typer.BadParameter("--end must be after --start", param_hint="--end")
     if split_at is not None and not start < split_at < end:
@@ -58,6 +76,7 @@ def simulate(
             customers=customers,
             seed=settings.seed if seed is None else seed,
             fraud_rate=settings.fraud_rate if fraud_rate is None else fraud_rate,
+            scenario_shares=shares,
         )
         frames = simulate(config, start.date(), end.date())  # checks the dates up front
         del frames

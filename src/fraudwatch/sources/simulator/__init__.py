@@ -5,7 +5,7 @@ fraud scenarios (``SCENARIOS``) are mixed in at ``SimulatorConfig.fraud_rate`` a
 the extra ``fraud_scenario`` column. Same config and dates give byte-identical output.
 """
 
-from fraudwatch.sources.simulator.config import SCENARIOS, SimulatorConfig
+from fraudwatch.sources.simulator.config import SCENARIOS, SimulatorConfig, shares_for
 from fraudwatch.sources.simulator.run import simulate, simulate_to_csv
 
-__all__ = ["SCENARIOS", "SimulatorConfig", "simulate", "simulate_to_csv"]
+__all__ = ["SCENARIOS", "SimulatorConfig", "shares_for", "simulate", "simulate_to_csv"]

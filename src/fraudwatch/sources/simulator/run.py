@@ -66,7 +66,7 @@ def _simulate_block(
     legit = apply_trips(legit, population, block, state, trip_rng)
     legit = _without_blackouts(legit, state.blackout_keys)
     state.record_legit(legit)
-    state.owe(len(legit), config.fraud_rate)
+    state.owe(len(legit), config.fraud_rate, config.scenario_shares)
 
     context = ScenarioContext(population, block, state)
     burst, burst_keys = night_burst(context, burst_rng)

@@ -7,11 +7,12 @@ the same start produce the same rows for the same days.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from fraudwatch.sources.simulator.config import SCENARIO_ROW_SHARE
+from fraudwatch.sources.simulator.config import SCENARIOS
 from fraudwatch.sources.simulator.rows import (
     SECONDS_PER_DAY,
     BoolArray,
@@ -45,7 +46,7 @@ class SimulationState:
         return cls(
             first_legit=np.full(customers, FAR_FUTURE, dtype=np.int64),
             fraud_until=np.full(customers, FAR_PAST, dtype=np.int64),
-            debt=np.zeros(len(SCENARIO_ROW_SHARE), dtype=np.float64),
+            debt=np.zeros(len(SCENARIOS), dtype=np.float64),
             blackout_keys=np.zeros(0, dtype=np.int64),
             pending=Rows.empty(),
             trip_from=np.full(customers, FAR_PAST, dtype=np.int64),
@@ -57,10 +58,11 @@ class SimulationState:
         """Remember each card's first legitimate transaction (fraud may only follow it)."""
         np.minimum.at(self.first_legit, rows.customer, rows.time)
 
-    def owe(self, legit_rows: int, fraud_rate: float) -> None:
-        """Add this block's fraud rows to what each scenario owes, capped against starvation."""
+    def owe(self, legit_rows: int, fraud_rate: float, mix: Sequence[float]) -> None:
+        """Add this block's fraud rows to what each scenario owes (``mix``: each one's share),
+        capped against starvation."""
         total = fraud_rate / (1.0 - fraud_rate) * legit_rows
-        for scenario, share in enumerate(SCENARIO_ROW_SHARE):
+        for scenario, share in enumerate(mix):
             due = share * total
             self.debt[scenario] = min(self.debt[scenario] + due, 3.0 * due + 20.0)
 
