@@ -110,7 +110,8 @@ def main() -> None:
     model, baseline = report["model"], report["baseline_static_only"]
     keys = ("average_precision", "roc_auc", "precision", "recall", "f1", "episode_recall",
             "recall_at_0.5%_alerts", "recall_at_1%_alerts", "card_precision_at_100",
-            "fraud_amount_caught", "first_transaction_recall", "small_amount_recall")  # fmt: skip
+            "fraud_amount_caught", "first_transaction_recall", "small_amount_recall",
+            "average_precision_after_first")  # fmt: skip
     figures["test"] = {key: round(model[key], 4) for key in keys}
     figures["baseline_static_only"] = {key: round(baseline[key], 4) for key in keys}
     figures["scenarios"] = {

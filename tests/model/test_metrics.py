@@ -11,9 +11,11 @@ from fraudwatch.model.metrics import (
     EPISODE_GAP_SECONDS,
     amount_caught,
     average_precision,
+    average_precision_after_first,
     card_precision_at_k,
     episode_ids,
     episode_recall,
+    first_of_episode,
     first_transaction_recall,
     precision_recall_f1,
     recall_at_alert_rate,
@@ -310,6 +312,23 @@ def test_first_transaction_recall_by_hand() -> None:
     # flagging only later rows catches no first transaction
     assert first_transaction_recall(episodes, seconds, [1, 0, 0, 1, 1, 0, 1]) == 0.0
     assert math.isnan(first_transaction_recall([-1], [0], [1]))
+
+
+def test_average_precision_after_first_leaves_out_each_episodes_first_row() -> None:
+    # row  label  episode  t    score
+    #  0   1      0        5    0.2   ← episode 0's first: left out
+    #  1   1      0        9    0.9
+    #  2   0      -1       0    0.5
+    #  3   1      1        3    0.8   ← episode 1's first: left out
+    #  4   1      1        4    0.4
+    #  5   0      -1       0    0.3
+    labels, episodes = [1, 1, 0, 1, 1, 0], [0, 0, -1, 1, 1, -1]
+    seconds, scores = [5, 9, 0, 3, 4, 0], [0.2, 0.9, 0.5, 0.8, 0.4, 0.3]
+    # kept, by score: P(0.9) N(0.5) P(0.4) N(0.3) → AP = 0.5 * 1 + 0.5 * 2/3 = 5/6
+    assert average_precision_after_first(labels, scores, episodes, seconds) == pytest.approx(5 / 6)
+    # the full AP differs: the low-scored first row of episode 0 drags it down
+    assert average_precision(labels, scores) == pytest.approx((1 + 1 + 3 / 4 + 4 / 6) / 4)
+    assert list(first_of_episode(episodes, seconds)) == [True, False, False, True, False, False]
 
 
 def test_small_amount_recall_by_hand() -> None:

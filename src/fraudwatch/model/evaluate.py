@@ -70,6 +70,9 @@ def _row(labels: np.ndarray, probability: np.ndarray, flagged: np.ndarray, joine
         "fraud_amount_caught": metrics.amount_caught(labels, flagged, joined["amt"].to_numpy()),
         "episode_recall": metrics.episode_recall(episodes, flagged),
         "first_transaction_recall": metrics.first_transaction_recall(episodes, seconds, flagged),
+        "average_precision_after_first": metrics.average_precision_after_first(
+            labels, probability, episodes, seconds
+        ),
         "small_amount_recall": metrics.small_amount_recall(
             labels, flagged, joined["amt"].to_numpy(), joined["category"].to_numpy()
         ),
@@ -157,11 +160,11 @@ def format_report(report: dict[str, Any]) -> str:
         f"{report['rows']:,} transactions, {report['frauds']:,} frauds in "
         f"{report['fraud_episodes']:,} episodes",
         "",
-        f"{'metric':28}{'model':>14}{'static-only baseline':>24}",
+        f"{'metric':32}{'model':>14}{'static-only baseline':>24}",
     ]
     baseline = report.get("baseline_static_only", {})
     for key, value in report["model"].items():
-        lines.append(f"{key:28}{_fmt(value):>14}{_fmt(baseline.get(key)):>24}")
+        lines.append(f"{key:32}{_fmt(value):>14}{_fmt(baseline.get(key)):>24}")
     if report.get("scenarios"):
         lines += [
             "",

@@ -146,6 +146,17 @@ def episode_recall(episodes: npt.ArrayLike, flagged: npt.ArrayLike) -> float:
     return float(len(caught) / len(ids))
 
 
+def first_of_episode(episodes: npt.ArrayLike, seconds: npt.ArrayLike) -> npt.NDArray[np.bool_]:
+    """Marks each episode's first transaction (the earliest; on a tie, the first row)."""
+    e = np.asarray(episodes)
+    t = np.asarray(seconds, dtype=np.float64)
+    rows = np.flatnonzero(e >= 0)
+    rows = rows[np.lexsort((rows, t[rows], e[rows]))]  # by episode, then time, then row
+    first = np.zeros(len(e), dtype=bool)
+    first[rows[np.concatenate(([True], e[rows][1:] != e[rows][:-1]))[: len(rows)]]] = True
+    return first
+
+
 def first_transaction_recall(
     episodes: npt.ArrayLike, seconds: npt.ArrayLike, flagged: npt.ArrayLike
 ) -> float:
@@ -153,15 +164,20 @@ def first_transaction_recall(
 
     The hardest case: before it the card's history says nothing unusual yet.
     """
-    e = np.asarray(episodes)
-    t = np.asarray(seconds, dtype=np.float64)
-    f = np.asarray(flagged, dtype=bool)
-    rows = np.flatnonzero(e >= 0)
-    if not len(rows):
-        return math.nan
-    rows = rows[np.lexsort((rows, t[rows], e[rows]))]  # by episode, then time, then row
-    first = rows[np.concatenate(([True], e[rows][1:] != e[rows][:-1]))]
-    return float(f[first].mean())
+    first = first_of_episode(episodes, seconds)
+    return float(np.asarray(flagged, dtype=bool)[first].mean()) if first.any() else math.nan
+
+
+def average_precision_after_first(
+    labels: npt.ArrayLike, scores: npt.ArrayLike, episodes: npt.ArrayLike, seconds: npt.ArrayLike
+) -> float:
+    """Average precision with each episode's first transaction left out.
+
+    What a model catches once an episode has begun; the gap to the full AP is what the first
+    transactions cost.
+    """
+    keep = ~first_of_episode(episodes, seconds)
+    return average_precision(np.asarray(labels)[keep], np.asarray(scores)[keep])
 
 
 def small_amount_recall(
