@@ -52,7 +52,13 @@ def test_scores_ignore_labels_in_the_scored_file(
     frame = pd.read_csv(test, index_col=0, dtype=str)
     frame["is_fraud"] = np.where(frame["is_fraud"] == "1", "0", "1")
     frame.to_csv(flipped, index_label="")
-    for variant in (unlabelled, flipped):
+    # a malformed label would fail validation; it must not cost its record (and the card's
+    # later scores) anything
+    malformed = tmp_path / "test_with_malformed_labels.csv"
+    frame = pd.read_csv(test, index_col=0, dtype=str)
+    frame.iloc[[3, 40, 41], frame.columns.get_loc("is_fraud")] = ["2", "yes", "-1"]
+    frame.to_csv(malformed, index_label="")
+    for variant in (unlabelled, flipped, malformed):
         out = tmp_path / f"{variant.stem}.scores.csv"
         score_file(model_dir, variant, out, KEY, history=train)
         assert out.read_bytes() == scored.read_bytes()
@@ -113,3 +119,23 @@ def test_evaluation_report(scored: Path, split_files: tuple[Path, Path], tmp_pat
 def test_evaluation_refuses_unrelated_files(scored: Path, kaggle_head: Path) -> None:
     with pytest.raises(EvaluationError, match="no trans_num"):
         evaluate(scored, kaggle_head)
+
+
+def test_evaluation_leaves_out_blank_labels_and_refuses_bad_ones(
+    scored: Path, split_files: tuple[Path, Path], tmp_path: Path
+) -> None:
+    full = evaluate(scored, split_files[1])
+    frame = pd.read_csv(split_files[1], index_col=0, dtype=str)
+    legit = np.flatnonzero((frame["is_fraud"] == "0").to_numpy())[:2]
+    frame.iloc[legit, frame.columns.get_loc("is_fraud")] = ""
+    blanked = tmp_path / "blank_labels.csv"
+    frame.to_csv(blanked, index_label="")
+    report = evaluate(scored, blanked)
+    assert report["unlabelled_rows_left_out"] == 2 and full["unlabelled_rows_left_out"] == 0
+    assert report["rows"] == full["rows"] - 2
+    assert report["frauds"] == full["frauds"]
+    assert "2 without a label left out" in format_report(report)
+    frame.iloc[legit[0], frame.columns.get_loc("is_fraud")] = "2"
+    frame.to_csv(blanked, index_label="")
+    with pytest.raises(EvaluationError, match=r"is_fraud: 1 labels .* not 0 or 1 \(e.g. '2'\)"):
+        evaluate(scored, blanked)

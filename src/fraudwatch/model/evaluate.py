@@ -29,8 +29,9 @@ class EvaluationError(ValueError):
     """Scores and labels cannot be evaluated together (no overlap, no labels, ...)."""
 
 
-def load_joined(scores_path: Path, labels_path: Path) -> pd.DataFrame:
-    """Scores joined to the labelled transactions on trans_num (inner join, checked)."""
+def load_joined(scores_path: Path, labels_path: Path) -> tuple[pd.DataFrame, int]:
+    """Scores joined to the labelled transactions on trans_num (inner join, checked), and
+    how many rows were left out for a blank label; a label other than 0 or 1 is an error."""
     scores = pd.read_csv(scores_path, dtype={"trans_num": str, "top_reasons": str})
     parts = []
     for chunk in read_transactions(labels_path):
@@ -45,8 +46,22 @@ def load_joined(scores_path: Path, labels_path: Path) -> pd.DataFrame:
     missing = len(scores) - len(joined)
     if missing:
         raise EvaluationError(f"{missing:,} scored transactions have no label in {labels_path}")
+    label = pd.to_numeric(joined[LABEL_COLUMN], errors="coerce")
+    bad = joined[LABEL_COLUMN].notna() & ~label.isin([0, 1])
+    if bad.any():
+        values = joined.loc[bad, LABEL_COLUMN]
+        shown = [f"{v:g}" if isinstance(v, float) else str(v) for v in values]
+        examples = ", ".join(repr(value) for value in list(dict.fromkeys(shown))[:3])
+        raise EvaluationError(
+            f"{LABEL_COLUMN}: {int(bad.sum()):,} labels in {labels_path} are not 0 or 1 "
+            f"(e.g. {examples})"
+        )
+    blank = label.isna()
+    if blank.all():
+        raise EvaluationError(f"every scored transaction has a blank {LABEL_COLUMN} label")
+    joined = joined.loc[~blank].assign(**{LABEL_COLUMN: label[~blank].astype(np.int64)})
     joined["event_time"] = pd.to_datetime(joined["trans_date_trans_time"])
-    return joined
+    return joined, int(blank.sum())
 
 
 def _epoch_seconds(joined: pd.DataFrame) -> np.ndarray:
@@ -83,7 +98,7 @@ def evaluate(
     scores_path: Path, labels_path: Path, report_dir: Path | None = None
 ) -> dict[str, Any]:
     """Metrics of the model and its static-only baseline; JSON and plots go to ``report_dir``."""
-    joined = load_joined(scores_path, labels_path)
+    joined, unlabelled = load_joined(scores_path, labels_path)
     labels = joined[LABEL_COLUMN].to_numpy(dtype=np.int64)
     model_p = joined["fraud_probability"].to_numpy(dtype=np.float64)
     flagged = joined["decision"].to_numpy(dtype=np.int64) == 1
@@ -92,6 +107,7 @@ def evaluate(
     episodes = metrics.episode_ids(joined["cc_num"].to_numpy(), seconds, labels)
     report: dict[str, Any] = {
         "rows": len(joined),
+        "unlabelled_rows_left_out": unlabelled,
         "frauds": int(labels.sum()),
         "fraud_episodes": len(np.unique(episodes[episodes >= 0])),
         "model": _row(labels, model_p, flagged, joined, episodes),
@@ -158,7 +174,12 @@ def format_report(report: dict[str, Any]) -> str:
     """The report as aligned text for the terminal: metrics down, model and baseline across."""
     lines = [
         f"{report['rows']:,} transactions, {report['frauds']:,} frauds in "
-        f"{report['fraud_episodes']:,} episodes",
+        f"{report['fraud_episodes']:,} episodes"
+        + (
+            f" ({report['unlabelled_rows_left_out']:,} without a label left out)"
+            if report.get("unlabelled_rows_left_out")
+            else ""
+        ),
         "",
         f"{'metric':32}{'model':>14}{'static-only baseline':>24}",
     ]

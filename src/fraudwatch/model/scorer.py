@@ -194,8 +194,8 @@ def score_file(
 ) -> ScoreSummary:
     """Score ``data`` in time order through the online path; ``history`` only warms state.
 
-    Labels in ``data`` are dropped before anything sees them, so scores are the same with
-    or without an ``is_fraud`` column.
+    Labels in ``data`` are dropped before anything sees them (validation included), so
+    scores are the same with or without an ``is_fraud`` column, whatever it holds.
     """
     started = time.perf_counter()
     bundle = load_bundle(model_dir)
@@ -216,17 +216,15 @@ def score_file(
     dead_letter.unlink(missing_ok=True)
     with out.open("w", newline="", encoding="utf-8") as handle:
         pd.DataFrame(columns=list(SCORE_COLUMNS)).to_csv(handle, index=False)
-        for batch in prefetched(read_prepared(data, key, chunk_rows)):
+        unlabelled = read_prepared(data, key, chunk_rows, drop=(LABEL_COLUMN, SCENARIO_COLUMN))
+        for batch in prefetched(unlabelled):
             summary.rejected += len(batch.rejected)
             if batch.rejected:
                 with dead_letter.open("a", encoding="utf-8") as rejects:
                     for rejection in batch.rejected:
                         entry = {"reason": rejection.reason, "record": rejection.record}
                         rejects.write(json.dumps(entry) + "\n")
-            ordered = batch.transactions.drop(
-                columns=[LABEL_COLUMN, SCENARIO_COLUMN], errors="ignore"
-            )
-            ordered = ordered.sort_values("event_time", kind="stable")
+            ordered = batch.transactions.sort_values("event_time", kind="stable")
             features = engine.transform_many(ordered)
             scores = scorer.score(features)
             scores.insert(0, "trans_num", ordered["trans_num"].to_numpy())

@@ -81,11 +81,15 @@ def prepare_small(records: Sequence[Mapping[str, Any]], key: bytes) -> PreparedC
 
 
 def read_prepared(
-    path: Path, key: bytes, chunk_rows: int = DEFAULT_CHUNK_ROWS
+    path: Path, key: bytes, chunk_rows: int = DEFAULT_CHUNK_ROWS, *, drop: Sequence[str] = ()
 ) -> Iterator[PreparedBatch]:
-    """Prepared chunks of a Kaggle-layout CSV file, in file order."""
+    """Prepared chunks of a Kaggle-layout CSV file, in file order.
+
+    Columns named in ``drop`` are removed before validation, so nothing in them (a label,
+    even a malformed one) can reject a record.
+    """
     for chunk in read_transactions(path, chunk_rows=chunk_rows):
-        yield prepare_batch(chunk, key)
+        yield prepare_batch(chunk.drop(columns=list(drop), errors="ignore"), key)
 
 
 _DONE = object()
