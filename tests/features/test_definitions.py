@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+import pytest
+
 from fraudwatch.features import FEATURE_NAMES, FEATURES, STATIC_FEATURE_NAMES
 from fraudwatch.features.definitions import FEATURES_BY_NAME, WINDOWS
+from fraudwatch.features.static import category_codes
+from fraudwatch.schema import CATEGORIES
 
 FORBIDDEN = {"cc_num", "first", "last", "street", "trans_num", "merchant", "card_token", "zip"}
 
@@ -42,3 +47,12 @@ def test_reasons_read_as_words() -> None:
         text = feature.reason(1.0, {name: 1.0 for name in FEATURE_NAMES})
         assert text and "{" not in text
         assert feature.reason(math.nan, {}).endswith("nan")
+
+
+@pytest.mark.parametrize("rows", [3, 500])  # the small-batch and the pandas path
+def test_an_unknown_category_is_an_error_not_another_categorys_code(rows: int) -> None:
+    names = np.array(["gas_transport"] * rows, dtype=object)
+    assert (category_codes(names) == CATEGORIES.index("gas_transport")).all()
+    names[-1] = "casino"
+    with pytest.raises(ValueError, match="category: unknown 'casino'"):
+        category_codes(names)

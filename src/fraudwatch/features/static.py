@@ -72,11 +72,20 @@ class FeatureReference:
 
 
 def category_codes(categories: pd.Series | np.ndarray) -> IntArray:
-    """Category names as codes 0–13 (validated input: every name is known; else -1)."""
+    """Category names as codes 0–13; raises ``ValueError`` naming any unknown category.
+
+    Validated input has only known names; the check keeps an unvalidated caller from
+    reading another category's per-card totals.
+    """
     if len(categories) < SMALL_BATCH_ROWS:
-        return np.array([_CATEGORY_CODES.get(name, -1) for name in categories.tolist()], np.int64)
-    codes = pd.Series(categories, copy=False).map(_CATEGORY_CODES)
-    return np.asarray(codes.to_numpy(dtype=np.int64, na_value=-1), dtype=np.int64)
+        codes = np.array([_CATEGORY_CODES.get(n, -1) for n in categories.tolist()], np.int64)
+    else:
+        mapped = pd.Series(categories, copy=False).map(_CATEGORY_CODES)
+        codes = np.asarray(mapped.to_numpy(dtype=np.int64, na_value=-1), dtype=np.int64)
+    if len(codes) and codes.min() < 0:
+        unknown = sorted({str(name) for name in np.asarray(categories, dtype=object)[codes < 0]})
+        raise ValueError(f"category: unknown {', '.join(map(repr, unknown[:5]))}")
+    return codes
 
 
 def event_ms(event_time: pd.Series | np.ndarray) -> IntArray:
