@@ -9,10 +9,17 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from fraudwatch.features import FEATURE_NAMES, STATIC_FEATURE_NAMES
+from fraudwatch.features import FEATURE_NAMES, STATIC_FEATURE_NAMES, compute_features
 from fraudwatch.model.metrics import pr_curve_points
 from fraudwatch.model.registry import ModelBundle, ModelNotFoundError, load_bundle
-from fraudwatch.model.train import TrainConfig, TrainingDataError, choose_threshold, train_model
+from fraudwatch.model.train import (
+    TrainConfig,
+    TrainingDataError,
+    choose_threshold,
+    train_model,
+    training_features,
+)
+from fraudwatch.schema import LABEL_COLUMN
 
 
 def test_metadata_records_what_was_trained(bundle: ModelBundle, train_frame: pd.DataFrame) -> None:
@@ -104,6 +111,44 @@ def test_threshold_never_splits_tied_scores() -> None:
     tied = np.array([0.9, 0.5, 0.5, 0.1])
     config = TrainConfig(threshold_policy="alert_budget", alert_budget=0.5)
     assert choose_threshold(np.array([1, 1, 0, 0]), tied, config) == 0.9
+
+
+def test_a_policy_that_no_cut_satisfies_flags_nothing() -> None:
+    above_all = np.nextafter(0.95, 1.0)
+    # the top 3 scores tie, and 3 alerts are over a budget of 2 (20 % of 10 rows)
+    tied_top = np.array([0.95, 0.95, 0.95, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2, 0.1])
+    budget = TrainConfig(threshold_policy="alert_budget", alert_budget=0.2)
+    assert choose_threshold(LABELS, tied_top, budget) == above_all
+    # no cut reaches precision 0.95 when the best-scored row is legitimate and all tie
+    floor = TrainConfig(threshold_policy="precision", min_precision=0.95)
+    assert choose_threshold(LABELS, np.full(10, 0.95), floor) == above_all
+    assert choose_threshold(1 - LABELS, SCORES, floor) == above_all  # top rows all legit
+    # without any fraud, flagging nothing costs nothing: cheaper than any cut
+    assert choose_threshold(np.zeros(10), SCORES, TrainConfig()) == above_all
+    # a flagged row needs a score at or above the threshold: none is
+    assert not (above_all <= SCORES).any()
+
+
+def test_unlabelled_rows_stay_in_the_card_histories(train_frame: pd.DataFrame) -> None:
+    frame = train_frame.copy()
+    legit = np.flatnonzero((frame["is_fraud"] == 0).to_numpy())
+    hidden = legit[::3]
+    frame.iloc[hidden, frame.columns.get_loc("is_fraud")] = np.nan
+    training = training_features(frame)
+    assert len(training.features) == len(training.labelled) == len(frame) - len(hidden)
+    assert training.labelled[LABEL_COLUMN].notna().all()
+    # the labelled rows' features are those computed over every row, as when serving
+    ordered = frame.sort_values("event_time", kind="stable")
+    every = compute_features(
+        ordered, training.reference, label_known=ordered["is_fraud"].notna().to_numpy(),
+        label_delay_ms=training.delay_ms,
+    )  # fmt: skip
+    known = ordered["is_fraud"].notna().to_numpy()
+    pd.testing.assert_frame_equal(training.features, every.iloc[np.flatnonzero(known)])
+    # and not those of the labelled rows alone, whose card counts miss the hidden rows
+    alone = compute_features(ordered[known], training.reference)
+    counts = training.features["card_count_7d"].to_numpy()
+    assert (counts > alone["card_count_7d"].to_numpy()).any()
 
 
 def test_metadata_holds_the_validation_pr_curve(bundle: ModelBundle) -> None:

@@ -10,6 +10,7 @@ the decision threshold is chosen on validation by a stated policy.
 from __future__ import annotations
 
 import hashlib
+import logging
 import math
 import time
 from collections.abc import Callable
@@ -35,6 +36,7 @@ from fraudwatch.model import metrics
 from fraudwatch.model.registry import Calibration, ModelBundle, ScoringModel, library_versions
 from fraudwatch.schema import LABEL_COLUMN
 
+log = logging.getLogger("fraudwatch.model")
 Progress = Callable[[str, int, int | None], None]
 ThresholdPolicy = Literal["cost", "alert_budget", "precision"]
 
@@ -83,10 +85,14 @@ def choose_threshold(labels: np.ndarray, probabilities: np.ndarray, config: Trai
     ``cost``: minimise false-positive cost × FP + false-negative cost × FN;
     ``alert_budget``: flag at most ``alert_budget`` of transactions;
     ``precision``: the most recall whose precision is still >= ``min_precision``.
+    Flagging nothing is one of the choices: when it is the cheapest, or when no cut between
+    distinct scores keeps to the budget or the precision floor, the threshold lies just
+    above the highest score.
     """
     y = np.asarray(labels, dtype=bool)
     order = np.argsort(-probabilities, kind="stable")
     sorted_p, sorted_y = probabilities[order], y[order]
+    flag_nothing = float(np.nextafter(sorted_p[0], np.inf))
     true_pos = np.cumsum(sorted_y)
     flagged = np.arange(1, len(sorted_y) + 1)
     # only cut between distinct scores: flagging k rows means threshold = k-th score
@@ -97,14 +103,15 @@ def choose_threshold(labels: np.ndarray, probabilities: np.ndarray, config: Trai
         cost = config.false_positive_cost * false_pos + config.false_negative_cost * false_neg
         cost = np.where(distinct, cost, np.inf)
         best = int(np.argmin(cost))
-        return float(sorted_p[best])
+        nothing_cost = config.false_negative_cost * y.sum()
+        return flag_nothing if nothing_cost < cost[best] else float(sorted_p[best])
     if config.threshold_policy == "alert_budget":
         budget = max(1, math.floor(config.alert_budget * len(sorted_p)))
         candidates = np.flatnonzero(distinct[:budget])
-        return float(sorted_p[candidates[-1]]) if len(candidates) else float(sorted_p[0])
+        return float(sorted_p[candidates[-1]]) if len(candidates) else flag_nothing
     precision = true_pos / flagged
     good = np.flatnonzero(distinct & (precision >= config.min_precision))
-    return float(sorted_p[good[-1]]) if len(good) else float(sorted_p[0])
+    return float(sorted_p[good[-1]]) if len(good) else flag_nothing
 
 
 def _fit_learner(
@@ -145,6 +152,12 @@ def _fit_learner(
     probability = calibration.apply(margin)
     threshold = choose_threshold(y_valid, probability, config)
     flagged = probability >= threshold
+    if not flagged.any():
+        log.warning(
+            "the %s threshold policy flags no validation transaction for the %s; "
+            "check its settings (alert budget, precision floor, costs)",
+            config.threshold_policy, name,
+        )  # fmt: skip
     validation = {
         "pr_curve": metrics.pr_curve_points(y_valid, probability),
         "average_precision": metrics.average_precision(y_valid, probability),
@@ -164,16 +177,30 @@ def _data_hash(transactions: pd.DataFrame) -> str:
     return digest.hexdigest()
 
 
-def train_model(
-    transactions: pd.DataFrame,
-    config: TrainConfig = TrainConfig(),
-    progress: Progress | None = None,
-) -> ModelBundle:
-    """Train the model and its static-only baseline on prepared, labelled transactions."""
-    started = time.perf_counter()
-    labelled = transactions[transactions[LABEL_COLUMN].notna()].sort_values(
-        "event_time", kind="stable"
-    )
+@dataclass(frozen=True)
+class TrainingFeatures:
+    """The labelled rows of a training set, their features and the temporal split."""
+
+    labelled: pd.DataFrame
+    features: pd.DataFrame
+    labels: np.ndarray
+    is_validation: np.ndarray
+    validation_start: pd.Timestamp
+    reference: FeatureReference
+    delay_ms: int
+
+
+def training_features(
+    transactions: pd.DataFrame, config: TrainConfig = TrainConfig()
+) -> TrainingFeatures:
+    """Features of the labelled rows, computed over *every* row, and the validation split.
+
+    Unlabelled rows are not learnt from, but they stay in the card histories (as they
+    do when serving), so a card's counts and totals mean the same in training and live.
+    """
+    ordered = transactions.sort_values("event_time", kind="stable")
+    known = ordered[LABEL_COLUMN].notna().to_numpy()
+    labelled = ordered[known]
     if len(labelled) < 1000:
         raise TrainingDataError(f"need at least 1,000 labelled transactions, got {len(labelled):,}")
     labels = labelled[LABEL_COLUMN].to_numpy(dtype=np.int64)
@@ -183,13 +210,25 @@ def train_model(
     for part, mask in (("training", ~is_validation), ("validation", is_validation)):
         if labels[mask].sum() < 5:
             raise TrainingDataError(f"the {part} slice has fewer than 5 frauds; use more data")
-    if progress:
-        progress("computing features", 0, None)
     reference = FeatureReference.fit(labelled.loc[~is_validation])
     delay_ms = int(config.label_delay_days * MS_PER_DAY)
-    features = compute_features(
-        labelled, reference, label_known=np.ones(len(labelled), bool), label_delay_ms=delay_ms
-    )
+    every = compute_features(ordered, reference, label_known=known, label_delay_ms=delay_ms)
+    features = every.iloc[np.flatnonzero(known)] if not known.all() else every
+    return TrainingFeatures(labelled, features, labels, is_validation, cut, reference, delay_ms)
+
+
+def train_model(
+    transactions: pd.DataFrame,
+    config: TrainConfig = TrainConfig(),
+    progress: Progress | None = None,
+) -> ModelBundle:
+    """Train the model and its static-only baseline on prepared, labelled transactions."""
+    started = time.perf_counter()
+    if progress:
+        progress("computing features", 0, None)
+    training = training_features(transactions, config)
+    features, labels, is_validation = training.features, training.labels, training.is_validation
+    times = training.labelled["event_time"]
     model, model_validation = _fit_learner(
         features, labels, is_validation, list(FEATURE_NAMES), config, progress, "model"
     )
@@ -197,7 +236,7 @@ def train_model(
         features, labels, is_validation, list(STATIC_FEATURE_NAMES), config, progress, "baseline"
     )
     baseline_validation.pop("pr_curve")
-    data_hash = _data_hash(labelled)
+    data_hash = _data_hash(training.labelled)
     created = datetime.now(UTC)
     metadata = {
         "version": f"fw-{created:%Y%m%dT%H%M%S}-{data_hash[:8]}",
@@ -207,7 +246,7 @@ def train_model(
         "training_window": {
             "start": str(times.min()),
             "end": str(times.max()),
-            "validation_start": str(cut),
+            "validation_start": str(training.validation_start),
         },
         "rows": {
             "training": int((~is_validation).sum()),
@@ -220,13 +259,15 @@ def train_model(
         "validation_metrics": {"model": model_validation, "baseline": baseline_validation},
         "threshold": model.threshold,
         "threshold_policy": config.threshold_policy,
-        "label_delay_ms": delay_ms,
+        "label_delay_ms": training.delay_ms,
         "config": asdict(config),
         "data_hash": data_hash,
         "libraries": library_versions(),
         "training_seconds": round(time.perf_counter() - started, 1),
     }
-    return ModelBundle(model=model, baseline=baseline, reference=reference, metadata=metadata)
+    return ModelBundle(
+        model=model, baseline=baseline, reference=training.reference, metadata=metadata
+    )
 
 
 def default_model_dir(data_dir: Path, version: str) -> Path:
