@@ -64,6 +64,18 @@ def test_scores_ignore_labels_in_the_scored_file(
         assert out.read_bytes() == scored.read_bytes()
 
 
+def test_chunk_size_does_not_change_the_scores(
+    scored: Path, model_dir: Path, split_files: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """Many small chunks, each scored on the worker while the next one's features are
+    computed, write the same file as one big chunk: same rows, same order, same bits."""
+    train, test = split_files
+    out = tmp_path / "small_chunks.csv"
+    summary = score_file(model_dir, test, out, KEY, history=train, chunk_rows=997)
+    assert summary.scored > 10 * 997
+    assert out.read_bytes() == scored.read_bytes()
+
+
 def test_online_scores_equal_batch_scores(
     scored: Path, bundle: ModelBundle, split_files: tuple[Path, Path]
 ) -> None:

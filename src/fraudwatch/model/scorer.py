@@ -13,6 +13,7 @@ import io
 import json
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, TextIO
@@ -172,7 +173,6 @@ def _write_csv_rows(frame: pd.DataFrame, handle: TextIO) -> None:
     buffer = io.BytesIO()
     table = pa.Table.from_pandas(frame, preserve_index=False)
     options = pa_csv.WriteOptions(include_header=False, quoting_style="needed")
-    frame = frame.astype({"trans_num": object, "risk_level": object, "top_reasons": object})
     pa_csv.write_csv(table, buffer, write_options=options)
     handle.write(buffer.getvalue().decode("utf-8"))
 
@@ -214,9 +214,28 @@ def score_file(
     out.parent.mkdir(parents=True, exist_ok=True)
     dead_letter = rejected_path(out)
     dead_letter.unlink(missing_ok=True)
-    with out.open("w", newline="", encoding="utf-8") as handle:
+
+    def score_chunk(trans_nums: np.ndarray, features: pd.DataFrame) -> pd.DataFrame:
+        scores = scorer.score(features)
+        scores.insert(0, "trans_num", trans_nums)
+        return scores[list(SCORE_COLUMNS)]
+
+    def write(scores: pd.DataFrame) -> None:
+        _write_csv_rows(scores, handle)
+        summary.scored += len(scores)
+        summary.flagged += int(scores["decision"].sum())
+        if progress:
+            progress("scoring", len(scores))
+
+    # chunk k is scored on a worker (LightGBM lets go of the GIL) while this thread
+    # computes chunk k+1's features: the card state still moves strictly in file order
+    with (
+        out.open("w", newline="", encoding="utf-8") as handle,
+        ThreadPoolExecutor(max_workers=1, thread_name_prefix="fraudwatch-score") as pool,
+    ):
         pd.DataFrame(columns=list(SCORE_COLUMNS)).to_csv(handle, index=False)
         unlabelled = read_prepared(data, key, chunk_rows, drop=(LABEL_COLUMN, SCENARIO_COLUMN))
+        pending: Future[pd.DataFrame] | None = None
         for batch in prefetched(unlabelled):
             summary.rejected += len(batch.rejected)
             if batch.rejected:
@@ -226,12 +245,10 @@ def score_file(
                         rejects.write(json.dumps(entry) + "\n")
             ordered = batch.transactions.sort_values("event_time", kind="stable")
             features = engine.transform_many(ordered)
-            scores = scorer.score(features)
-            scores.insert(0, "trans_num", ordered["trans_num"].to_numpy())
-            _write_csv_rows(scores[list(SCORE_COLUMNS)], handle)
-            summary.scored += len(scores)
-            summary.flagged += int(scores["decision"].sum())
-            if progress:
-                progress("scoring", len(ordered))
+            if pending is not None:
+                write(pending.result())
+            pending = pool.submit(score_chunk, ordered["trans_num"].to_numpy(), features)
+        if pending is not None:
+            write(pending.result())
     summary.seconds = time.perf_counter() - started
     return summary
