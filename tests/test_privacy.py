@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+import re
 import stat
 from pathlib import Path
 
+import httpx
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -75,6 +77,29 @@ def test_redact_finds_pans_in_free_text() -> None:
     assert PAN not in redacted and "4111 1111 1111 1111" not in redacted
     assert "4111-1111-1111-1111" not in redacted
     assert "amount 1234.56" in redacted
+
+
+def test_redact_finds_the_shortest_card_numbers_but_leaves_dates_alone() -> None:
+    # the contract accepts 8- to 19-digit card numbers; the Kaggle files hold 11-digit ones
+    text = "paid with 60416207185 (and 30270432) on 2020-06-21 10:00:18, zip 12345, $1234.56"
+    redacted = redact_pans(text)
+    assert "60416207185" not in redacted and "30270432" not in redacted
+    assert "*******7185" in redacted
+    assert "on 2020-06-21 10:00:18, zip 12345, $1234.56" in redacted
+
+
+def test_feed_errors_are_masked_before_they_are_cut() -> None:
+    """A card number straddling the 200-character cut leaves at most its first 6 and last 4
+    digits, as everywhere else."""
+    from fraudwatch.sources.feed_client import _SNIPPET, _error_message
+
+    for offset in range(_SNIPPET - len(PAN) - 2, _SNIPPET + 1):
+        response = httpx.Response(500, text="x" * offset + f" {PAN} and more text")
+        message = _error_message(response)
+        assert len(message) <= _SNIPPET
+        for run in re.findall(r"\d+", message):
+            shown = (PAN.startswith(run) and len(run) <= 6) or run in PAN[-4:]
+            assert shown, f"digits {run!r} of the card in {message[-30:]!r}"
 
 
 def test_configured_key_is_used(tmp_path: Path) -> None:

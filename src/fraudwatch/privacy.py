@@ -22,8 +22,10 @@ log = logging.getLogger(__name__)
 
 TOKEN_HEX_CHARS = 32
 _MIN_KEY_BYTES = 16
-#: 12 to 19 digits in a row, possibly split by spaces or dashes: what a PAN looks like in text.
-_PAN_IN_TEXT = re.compile(r"(?<!\d)(?:\d[ -]?){11,18}\d(?!\d)")
+#: What a PAN looks like in text: 12 to 19 digits, possibly split by spaces or dashes, or
+#: 8 to 11 digits in a row (the shortest card numbers the contract accepts; unsplit, so that
+#: dates such as ``2020-06-21 10`` are left alone).
+_PAN_IN_TEXT = re.compile(r"(?<!\d)(?:(?:\d[ -]?){11,18}\d|\d{8,11})(?!\d)")
 
 
 class PanKeyError(ValueError):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from pathlib import Path
@@ -13,6 +14,7 @@ import sqlalchemy as sa
 from fraudwatch.pipeline.decision import make_decisions
 from fraudwatch.pipeline.prepare import prepare_batch
 from fraudwatch.sinks import Store, dead_letters
+from fraudwatch.sinks.records import DeadLetter
 
 _DIGIT_RUNS = re.compile(r"\d[\d -]{6,}\d")
 
@@ -52,6 +54,9 @@ def test_no_card_number_in_any_text_column(store: Store, kaggle_head: Path, pan_
     broken["amt"] = -1.0
     broken["trans_num"] = broken["trans_num"] + "-bad"
     broken.iloc[:5, broken.columns.get_loc("merchant")] = "paid with " + broken["cc_num"].iloc[:5]
+    shortest = raw["cc_num"][raw["cc_num"].str.len() == raw["cc_num"].str.len().min()].iloc[:3]
+    assert shortest.str.len().max() <= 11  # the Kaggle head holds 11-digit card numbers
+    broken.iloc[5:8, broken.columns.get_loc("job")] = ("card " + shortest).to_numpy()
     prepared = prepare_batch(pd.concat([raw, broken], ignore_index=True), pan_key)
     assert len(prepared.transactions) == len(raw) and len(prepared.rejected) == 40
 
@@ -106,3 +111,23 @@ def test_no_card_number_in_the_sqlite_files(
     assert len(data) > 100_000
     assert b"******" in data
     assert not [pan for pan in set(raw["cc_num"]) if pan.encode() in data]
+
+
+def test_dead_letters_mask_card_numbers_anywhere_in_the_record() -> None:
+    pan, short = "4992346398065154184", "60416207185"
+    record = {
+        "note": int(pan),  # a JSON number, under a key no one expects
+        "items": ["x", f"paid {short}", {"deep": short}],
+        pan: "a card number as a key",
+        "trans_num": pan,  # not a Kaggle trans_num: masked
+        "current_time": pan,  # not an epoch in 2000-2100: masked
+    }
+    stored = DeadLetter(source="feed", reason="r", record=record).as_row()["record"]
+    assert pan not in stored and short not in stored
+    for digits in re.findall(r"\d+", stored):
+        assert len(digits) <= 6, stored
+    # what only looks long is kept: a real trans_num, epoch times, amounts
+    real = {"trans_num": "0b242abb623afc578575680df30655b9", "unix_time": 1371816865,
+            "current_time": 1592906402000, "amt": 1234.56, "zip": 12345}  # fmt: skip
+    kept = json.loads(DeadLetter(source="feed", reason="r", record=real).as_row()["record"])
+    assert kept == real

@@ -10,6 +10,7 @@ number is masked again here, in case a shifted column put a PAN where no one exp
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -23,8 +24,47 @@ from fraudwatch.pipeline.decision import DECISION_COLUMNS
 from fraudwatch.privacy import redact_pans
 from fraudwatch.schema import Rejection
 
-#: Record fields that hold long digit runs which are not card numbers.
+#: Record fields that hold long digit runs which are not card numbers. They are left as they
+#: are only while they look like what they are: a Kaggle trans_num (32 hex characters) or an
+#: epoch time (seconds or milliseconds, 2000-2100); anything else in them is masked.
 _NOT_PANS = frozenset({"trans_num", "unix_time", "current_time"})
+_TRANS_NUM = re.compile(r"[0-9a-fA-F]{32}")
+_EPOCH_RANGES = ((946_684_800, 4_102_444_800), (946_684_800_000, 4_102_444_800_000))
+
+
+def _looks_like_itself(key: str | None, value: object) -> bool:
+    """Whether a ``_NOT_PANS`` field holds what its name says (then it is not masked)."""
+    text = str(value).strip()
+    if key == "trans_num":
+        return _TRANS_NUM.fullmatch(text) is not None
+    if key in _NOT_PANS:
+        try:
+            number = float(text)
+        except ValueError:
+            return False
+        return any(low <= number < high for low, high in _EPOCH_RANGES)
+    return False
+
+
+def masked(value: Any, key: str | None = None) -> Any:
+    """``value`` with everything shaped like a card number masked, at any depth.
+
+    Texts, numbers (a PAN may arrive as a JSON number) and mapping keys are all looked at;
+    a number that holds a PAN becomes its masked text.
+    """
+    if isinstance(value, dict):
+        return {masked(k): masked(v, str(k)) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [masked(item, key) for item in value]
+    if value is None or isinstance(value, bool) or _looks_like_itself(key, value):
+        return value
+    if isinstance(value, str):
+        return redact_pans(value)
+    if isinstance(value, int | float | np.integer | np.floating):
+        text = str(value)
+        redacted = redact_pans(text)
+        return value if redacted == text else redacted
+    return value
 
 
 @dataclass(frozen=True)
@@ -38,10 +78,7 @@ class DeadLetter:
 
     def as_row(self) -> dict[str, Any]:
         """The ``dead_letter`` row: record as JSON, PAN-shaped text masked, time in UTC."""
-        record = {
-            key: redact_pans(value) if isinstance(value, str) and key not in _NOT_PANS else value
-            for key, value in self.record.items()
-        }
+        record = masked(self.record)
         received = self.received_at
         if received.tzinfo is None:
             received = received.replace(tzinfo=UTC)

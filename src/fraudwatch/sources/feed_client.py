@@ -376,7 +376,7 @@ def _json_body(response: httpx.Response, url: str) -> Any:
     try:
         return response.json()
     except ValueError as error:
-        snippet = redact_pans(response.text[:_SNIPPET])
+        snippet = redact_pans(response.text)[:_SNIPPET]  # mask first: a cut PAN is not seen
         raise FeedError(
             f"{url} answered HTTP {response.status_code} with a body that is not JSON: {snippet!r}",
             url=url,
@@ -398,4 +398,4 @@ def _error_message(response: httpx.Response) -> str:
                 parts.append(f"{where}: {item.get('msg', item)}")
         detail = "; ".join(parts) or None
     text = str(detail) if detail else (response.text.strip() or response.reason_phrase)
-    return redact_pans(text[:_SNIPPET])
+    return redact_pans(text)[:_SNIPPET]
