@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +43,9 @@ CORRUPTIONS: list[tuple[str, Any]] = [
     ("trans_date_trans_time", "2020-13-45 99:00:00"), ("dob", "not a date"),
     ("dob", "2090-01-01"), ("gender", "X"), ("city_pop", -5), ("city_pop", 1.5),
     ("is_fraud", 2), ("is_fraud", "maybe"), ("unix_time", "soon"),
+    # text no database can store: a NUL (PostgreSQL refuses it), a lone surrogate (no UTF-8)
+    ("merchant", "fraud_\x00Kirlin"), ("city", "Col\ud800umbia"), ("amt", "12\udfff"),
+    ("job", "\x00"),
 ]  # fmt: skip
 
 
@@ -81,6 +85,25 @@ def test_each_corruption_is_named(field: str, value: Any) -> None:
     record = dict(RECORDS[3], **{field: value})
     errors = validate_record(record)
     assert field in {error.field for error in errors}, errors
+
+
+def test_unstorable_text_is_rejected_in_both_paths_and_dead_letters_can_be_stored() -> None:
+    batch = [dict(r) for r in RECORDS[:40]]
+    batch[1]["merchant"] = "a\x00b"
+    batch[2]["street"] = "x\ud800y"
+    small, large = validate_batch(batch[:8]), validate_batch(batch)  # scalar and vectorised
+    for result in (small, large):
+        assert [r.position for r in result.rejected] == [1, 2]
+        assert [str(e) for e in result.rejected[0].errors] == [
+            "merchant: contains a NUL character or an unpaired surrogate (not storable text)"
+        ]
+        assert result.rejected[1].fields == {"street"}
+        for rejection in result.rejected:  # the dead letter shows U+FFFD and encodes
+            json.dumps(rejection.record, ensure_ascii=False).encode("utf-8")
+        assert result.rejected[0].record["merchant"] == "a\ufffdb"
+    # a CSV column arrives as Arrow strings (valid UTF-8 already): NUL is still found
+    frame = pd.DataFrame(batch, dtype=object).astype({"merchant": "string[pyarrow]"})
+    assert [r.position for r in validate_batch(frame).rejected] == [1, 2]
 
 
 @pytest.mark.parametrize("field", ["cc_num", "amt", "category", "trans_num", "lat", "dob"])

@@ -181,8 +181,10 @@ def test_numbers_parse_the_same(field: str, value: Any) -> None:
     event("valid" if len(fast.valid) == 2 else "rejected")
 
 
+#: What a UTF-8 CSV file can hold (a lone surrogate cannot be written to one).
+IN_CSV = [str(c) for _, c in CORRUPTIONS if not any("\ud800" <= ch <= "\udfff" for ch in str(c))]
 TEXT_VALUES = st.one_of(DATE_TIMES, NUMBER_TEXTS, st.text(max_size=12), st.just(""),
-                        st.sampled_from([str(c) for _, c in CORRUPTIONS]))  # fmt: skip
+                        st.sampled_from(IN_CSV))  # fmt: skip
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])

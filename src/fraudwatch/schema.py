@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -52,6 +53,12 @@ _DATE_TIME_PATTERN = (
     r"(Z|[+-][0-9]{2}:?[0-9]{2})?"
 )
 _DATE_PATTERN = r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
+#: NUL (PostgreSQL text cannot hold it) and lone surrogates (not encodable as UTF-8): a value
+#: with either cannot be stored, so its record is rejected (the dead letter shows U+FFFD).
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+UNSTORABLE_MESSAGE = "contains a NUL character or an unpaired surrogate (not storable text)"
+#: Fields checked for unstorable text, in this order, before anything else.
+_TEXT_CHECKED: tuple[str, ...] = (*KAGGLE_COLUMNS, "current_time", SCENARIO_COLUMN)
 #: Columns of a validated batch, in order; ``SCENARIO_COLUMN`` follows when the input has it.
 VALID_COLUMNS: tuple[str, ...] = (EVENT_TIME, *KAGGLE_COLUMNS)
 
@@ -193,9 +200,50 @@ def _parse_times(text: pd.Series, pattern: str) -> pd.Series:
     return parsed.dt.tz_convert(None).astype("datetime64[ns]")
 
 
+def storable(text: str) -> str:
+    """``text`` with NUL and lone surrogates replaced by U+FFFD (the replacement character)."""
+    return _UNSTORABLE.sub("\ufffd", text)
+
+
+def has_unstorable(text: str) -> bool:
+    """Whether ``text`` holds a NUL or a lone surrogate (see :data:`UNSTORABLE_MESSAGE`)."""
+    return _UNSTORABLE.search(text) is not None
+
+
+def _unstorable_text(frame: pd.DataFrame, problems: _Problems) -> pd.DataFrame:
+    """Report text that cannot be stored, and hand on a frame where it is made storable.
+
+    One scan of all the strings of a column finds the usual case (nothing) at C speed; an
+    Arrow string column holds valid UTF-8 already, so only NUL is looked for there.
+    """
+    fixed: dict[str, pd.Series] = {}
+    for name in _TEXT_CHECKED:
+        if name not in frame:
+            continue
+        series = frame[name]
+        if series.dtype == object:
+            strings = [value for value in series if type(value) is str]
+            if not strings or not has_unstorable("".join(strings)):
+                continue
+            checks = (type(value) is str and has_unstorable(value) for value in series)
+            bad = np.fromiter(checks, bool, len(series))
+            fixed[name] = series.map(lambda value: storable(value) if type(value) is str else value)
+        elif pd.api.types.is_string_dtype(series.dtype):
+            bad = series.str.contains("\x00", regex=False).fillna(False).to_numpy(dtype=bool)
+            if not bad.any():
+                continue
+            fixed[name] = series.str.replace("\x00", "\ufffd", regex=False)
+        else:
+            continue
+        problems.add(name, bad, UNSTORABLE_MESSAGE)
+    return frame.assign(**fixed) if fixed else frame
+
+
 def _json_safe(value: Any) -> Any:
     """A raw value in a form JSON can hold (for the dead letter)."""
-    if value is None or isinstance(value, str | bool | int):
+    if isinstance(value, str):
+        return storable(value)
+    if value is None or isinstance(value, bool | int):
         return value
     if isinstance(value, float | np.floating):
         return None if math.isnan(value) else float(value)
@@ -292,6 +340,7 @@ def validate_batch_vectorised(batch: pd.DataFrame | Sequence[Mapping[str, Any]])
     frame = _as_frame(batch)
     n = len(frame)
     problems = _Problems(n)
+    frame = _unstorable_text(frame, problems)
     out: dict[str, Any] = {}
 
     def column(name: str) -> tuple[pd.Series, np.ndarray] | None:

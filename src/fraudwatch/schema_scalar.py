@@ -32,18 +32,22 @@ from fraudwatch.schema import (
     _DATE_PATTERN,
     _DATE_TIME_PATTERN,
     _PAN_PATTERN,
+    _TEXT_CHECKED,
     _TEXT_OPTIONAL,
     _TEXT_REQUIRED,
     CATEGORIES,
     EVENT_TIME,
     LABEL_COLUMN,
     SCENARIO_COLUMN,
+    UNSTORABLE_MESSAGE,
     VALID_COLUMNS,
     FieldError,
     Rejection,
     ValidatedBatch,
     _json_safe,
+    has_unstorable,
     integers_or_na,
+    storable,
 )
 
 #: Batches of at most this many records take the scalar path.
@@ -178,6 +182,13 @@ class _Checker:
                 return None
             return record.get(name)
 
+        if has_unstorable("".join(value for value in record.values() if type(value) is str)):
+            record = dict(record)
+            for name in _TEXT_CHECKED:
+                value = record.get(name)
+                if name in present and type(value) is str and has_unstorable(value):
+                    add(name, UNSTORABLE_MESSAGE)
+                    record[name] = storable(value)
         event_ns = self._event_time(record, add)
         values[EVENT_TIME] = event_ns
         if "trans_date_trans_time" in present:

@@ -131,3 +131,24 @@ def test_dead_letters_mask_card_numbers_anywhere_in_the_record() -> None:
             "current_time": 1592906402000, "amt": 1234.56, "zip": 12345}  # fmt: skip
     kept = json.loads(DeadLetter(source="feed", reason="r", record=real).as_row()["record"])
     assert kept == real
+
+
+def test_unstorable_text_becomes_a_dead_letter_both_databases_store(
+    store: Store, kaggle_head: Path, pan_key: bytes
+) -> None:
+    """A NUL (which PostgreSQL refuses) or a lone surrogate must cost one record, not the
+    batch: it is rejected with its reason and the rest is stored."""
+    raw = pd.read_csv(kaggle_head, index_col=0, dtype={"cc_num": str}, nrows=50)
+    records = raw.to_dict("records")
+    records[3]["merchant"] = "fraud_\x00Kirlin"
+    records[7]["street"] = "12 Elm\ud800 St"
+    prepared = prepare_batch(records, pan_key)
+    assert len(prepared.transactions) == 48
+    decisions = make_decisions(
+        prepared.transactions, _fake_scores(48), model_version="m", threshold=0.9,
+        received_at=time.time(), source="feed",
+    )  # fmt: skip
+    store.write_batch(decisions, dead_letters(prepared.rejected, source="feed"))
+    assert store.count("decisions") == 48 and store.count("dead_letter") == 2
+    stored = _text_values(store)["dead_letter.record"]
+    assert any("fraud_\ufffdKirlin" in record for record in stored)

@@ -456,6 +456,13 @@ def test_decode_feed_payload_accepts_every_form(source_rows: pd.DataFrame) -> No
     mixed = decode_feed_payload([{"cc_num": 4992346398065154184}, {"cc_num": None}])
     assert mixed["cc_num"].tolist()[0] == 4992346398065154184
 
+    # a lone surrogate is legal JSON but no UTF-8: its record is rejected, nothing crashes
+    body = json.loads(jedha.json())
+    body["data"][0][body["columns"].index("merchant")] = "fraud_\ud800"
+    odd = decode_feed_payload(json.dumps(body))
+    checked = validate_batch(odd)
+    assert len(checked.valid) == 2 and [r.fields for r in checked.rejected] == [{"merchant"}]
+
     for bad in ("not json", 42, {"foo": 1}, {"columns": ["a"], "data": [[1, 2]]}, [1, 2]):
         with pytest.raises(FeedError):
             decode_feed_payload(bad)

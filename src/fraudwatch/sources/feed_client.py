@@ -120,7 +120,11 @@ def _frame(columns: list[str], rows: list[list[Any]], index: list[Any] | None) -
         values = [row[position] for row in rows]
         has_null = any(value is None for value in values)
         has_int = any(isinstance(v, int) and not isinstance(v, bool) for v in values)
-        data[name] = pd.Series(values, dtype=object if (has_null and has_int) or not rows else None)
+        dtype = object if (has_null and has_int) or not rows else None
+        try:
+            data[name] = pd.Series(values, dtype=dtype)
+        except UnicodeEncodeError:  # a lone surrogate: kept as Python text for validation
+            data[name] = pd.Series(values, dtype=object)
     frame = pd.DataFrame(data, columns=columns)
     if index is not None:
         frame.index = pd.Index(index)
