@@ -90,6 +90,40 @@ def test_malformed_records_are_dead_lettered_with_reasons(
     store.close()
 
 
+def test_a_crash_between_slices_of_a_flush_replays_dead_letters_once(
+    model_dir: Path, ten_thousand: Path, database_url: str, tmp_path: Path
+) -> None:
+    """A 60-record flush goes out in three slices of 20; only the last one carries the
+    checkpoint. Dying after the first slice and resuming must not store its dead letters
+    twice (decisions are upserts; dead letters have no key)."""
+    frame = pd.read_csv(ten_thousand, index_col=0, dtype=str).iloc[:60]
+    frame.iloc[::10, frame.columns.get_loc("amt")] = "-1"  # 6 bad records, 2 per slice
+    broken = tmp_path / "broken.csv"
+    frame.to_csv(broken, index_label="")
+    store = Store(database_url)
+    store.upgrade()
+    writes = []
+
+    def die_on_the_second_write(decisions: pd.DataFrame) -> None:
+        writes.append(len(decisions))
+        if len(writes) == 2:
+            raise RuntimeError("the process dies between slices")
+
+    def runner(*hooks: object) -> Runner:
+        service = ScoringService.from_model_dir(model_dir, KEY)
+        source = CsvReplay(broken, chunk_rows=60)
+        return Runner(service, store, source, max_batch=20, hooks=hooks, freeze_gc=False)
+
+    with pytest.raises(RuntimeError, match="dies between slices"):
+        runner(die_on_the_second_write).run()
+    assert store.checkpoint(CsvReplay(broken).source_id) is None
+    summary = runner().run()
+    assert (summary.scored, summary.rejected) == (54, 6)
+    assert store.count("decisions") == 54
+    assert store.count("dead_letter") == 6
+    store.close()
+
+
 def test_no_card_number_in_the_database_or_the_logs(
     model_dir: Path, ten_thousand: Path, database_url: str, capfd: pytest.CaptureFixture[str]
 ) -> None:

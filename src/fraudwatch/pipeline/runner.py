@@ -168,6 +168,9 @@ class Runner:
             received = np.concatenate([a.received_at for a in self._pending])
         position = self._position
         self._pending = []
+        # dead letters wait for the last slice, the one committed with the checkpoint: a crash
+        # between slices then replays them once (decisions are upserts, dead letters are not)
+        letters: list[DeadLetter] = []
         for start in range(0, len(records), self.max_batch):
             piece = records
             if start or len(records) > self.max_batch:
@@ -179,8 +182,8 @@ class Runner:
             checkpoint = (
                 (self.source.source_id, position) if last and position is not None else None
             )
-            letters = dead_letters(scored.rejected, self.source.source_id)
-            self._writer.put(scored.decisions, letters, checkpoint)
+            letters += dead_letters(scored.rejected, self.source.source_id)
+            self._writer.put(scored.decisions, letters if last else [], checkpoint)
             self.summary.read += len(piece)
             self.summary.scored += len(scored.decisions)
             self.summary.rejected += len(scored.rejected)
