@@ -34,16 +34,16 @@ _EPOCH_RANGES = ((946_684_800, 4_102_444_800), (946_684_800_000, 4_102_444_800_0
 
 def _looks_like_itself(key: str | None, value: object) -> bool:
     """Whether a ``_NOT_PANS`` field holds what its name says (then it is not masked)."""
+    if key not in _NOT_PANS:  # most fields: nothing to convert
+        return False
     text = str(value).strip()
     if key == "trans_num":
         return _TRANS_NUM.fullmatch(text) is not None
-    if key in _NOT_PANS:
-        try:
-            number = float(text)
-        except ValueError:
-            return False
-        return any(low <= number < high for low, high in _EPOCH_RANGES)
-    return False
+    try:
+        number = float(text)
+    except ValueError:
+        return False
+    return any(low <= number < high for low, high in _EPOCH_RANGES)
 
 
 def masked(value: Any, key: str | None = None) -> Any:
