@@ -1,12 +1,19 @@
-"""The feed's engine: publishes source transactions at a steady rate and keeps the newest ones.
+"""The feed's engine: publishes source transactions on a clock and keeps the newest ones.
 
-Every published transaction gets a sequence number (the cursor readers pass back) and the
-publication time as ``current_time``; the HTTP face is :mod:`fraudwatch.sources.feed_server`.
+Every published transaction gets a sequence number (the cursor readers pass back) and a
+``current_time``; the HTTP face is :mod:`fraudwatch.sources.feed_server`. Two clocks:
+
+* **wall** (``rate=``): row k is published at ``start + k / rate`` and stamped with the
+  wall clock in epoch milliseconds, as the Jedha API does. Whatever the source's own
+  dates, every card then seems to buy as often as the rate makes it.
+* **event** (``speed=``): each row is published when the source's own clock
+  (``trans_date_trans_time``) reaches it, run ``speed`` times faster than real time, and
+  stamped with that event time. Per-card timing is then exactly the data's: a card that
+  buys every three hours in the simulator does so on this feed, only sooner.
 
 Each source row is converted to JSON once, as it is published (every value JSON-safe: NaN
-becomes null, numpy scalars become Python numbers) and stamped with ``current_time``, the
-wall clock in epoch milliseconds, as the Jedha API does; cursor reads are then string joins
-and the retained transactions cost about 600 bytes each.
+becomes null, numpy scalars become Python numbers); cursor reads are then string joins and
+the retained transactions cost about 600 bytes each.
 """
 
 from __future__ import annotations
@@ -38,6 +45,9 @@ _NUMBER_COLUMNS = frozenset({"amt", "lat", "long", "merch_lat", "merch_long"})
 _DATE_COLUMNS = frozenset({"dob"})
 _INTEGER_TEXT = re.compile(r"[+-]?\d+")
 _DATE_PREFIX = re.compile(r"\d{4}-\d{2}-\d{2}(?:[ T].*)?")
+_EVENT_TIME_COLUMN = "trans_date_trans_time"
+#: Longest single wait of the publishing thread on the event clock (stays responsive).
+_MAX_TICK = 0.25
 #: Rows converted to JSON at a time: bounds the pause a large source chunk causes.
 _SLICE_ROWS = 1000
 #: Most rows published under one lock hold, so readers are never starved at high rates.
@@ -81,10 +91,13 @@ class FeedStatus:
     published: int
     cursor: int
     oldest_cursor: int
-    rate: float
+    rate: float | None
     retention: int
     exhausted: bool
     error: str | None
+    clock: str = "wall"
+    speed: float | None = None
+    stream_time: str | None = None
 
 
 class CursorAheadError(ValueError):
@@ -92,21 +105,42 @@ class CursorAheadError(ValueError):
 
 
 class FeedPublisher:
-    """Publishes source transactions at a steady rate in a thread and keeps the newest ones."""
+    """Publishes source transactions on a clock in a thread and keeps the newest ones.
+
+    Give exactly one of ``rate`` (transactions per second on the wall clock, stamped with
+    wall time: the Jedha feed) or ``speed`` (the source's own event clock, ``speed`` times
+    real time, stamped with event time). ``start_cursor`` resumes a deterministic source:
+    its first ``start_cursor`` rows are skipped and cursors go on from there, so a reader's
+    checkpoint from an earlier run of the same source stays valid.
+    """
 
     def __init__(
-        self, source: Iterable[pd.DataFrame], *, rate: float, retention: int = 100_000
+        self,
+        source: Iterable[pd.DataFrame],
+        *,
+        rate: float | None = None,
+        speed: float | None = None,
+        retention: int = 100_000,
+        start_cursor: int = 0,
     ) -> None:
-        if not (math.isfinite(rate) and rate > 0):
-            raise ValueError(f"rate must be a positive number of transactions/s, got {rate!r}")
+        if (rate is None) == (speed is None):
+            raise ValueError("give exactly one of rate (wall clock) and speed (event clock)")
+        for name, value in (("rate", rate), ("speed", speed)):
+            if value is not None and not (math.isfinite(value) and value > 0):
+                raise ValueError(f"{name} must be a positive finite number, got {value!r}")
         if retention < 1:
             raise ValueError(f"retention must be at least 1 transaction, got {retention!r}")
+        if start_cursor < 0:
+            raise ValueError(f"start_cursor must be >= 0, got {start_cursor!r}")
         self._source = source
-        self.rate = float(rate)
+        self.rate = None if rate is None else float(rate)
+        self.speed = None if speed is None else float(speed)
         self.retention = int(retention)
+        self.start_cursor = int(start_cursor)
         self._ring: list[PublishedTransaction] = []
-        self._newest = 0
+        self._newest = self.start_cursor
         self._last_stamp_ms = 0
+        self._stream_ms: int | None = None
         self._condition = threading.Condition(threading.RLock())
         self._stopping = threading.Event()
         self._finished = False
@@ -127,9 +161,7 @@ class FeedPublisher:
                 target=self._run, name="fraudwatch-feed-publisher", daemon=True
             )
             self._thread.start()
-        log.info(
-            "feed publisher started: %g transactions/s, retention %d", self.rate, self.retention
-        )
+        log.info("feed publisher started: %s, retention %d", self.clock_text, self.retention)
         return self
 
     def stop(self, timeout: float | None = 5.0) -> None:
@@ -159,8 +191,20 @@ class FeedPublisher:
 
     @property
     def published(self) -> int:
-        """Transactions published so far (also the newest cursor)."""
+        """The newest cursor: transactions published so far, counting a resumed start."""
         return self._newest
+
+    @property
+    def clock(self) -> str:
+        """``event`` when rows are paced and stamped by their own time, else ``wall``."""
+        return "wall" if self.speed is None else "event"
+
+    @property
+    def clock_text(self) -> str:
+        """The clock in words, for logs and the demo's banner."""
+        if self.speed is None:
+            return f"wall clock, {self.rate:g} transactions/s"
+        return f"event clock at {self.speed:g}x real time"
 
     @property
     def exhausted(self) -> bool:
@@ -176,7 +220,7 @@ class FeedPublisher:
                 state = "exhausted"
             elif self._finished:
                 state = "stopped"
-            elif self._newest == 0:
+            elif self._newest == self.start_cursor:
                 state = "waiting"
             else:
                 state = "publishing"
@@ -189,13 +233,20 @@ class FeedPublisher:
                 retention=self.retention,
                 exhausted=self._finished,
                 error=self._error,
+                clock=self.clock,
+                speed=self.speed,
+                stream_time=None
+                if self._stream_ms is None
+                else pd.Timestamp(self._stream_ms, unit="ms").isoformat(),
             )
 
     def wait_for_first(self, timeout: float) -> bool:
         """Wait until something is published (or nothing will be); True if anything was."""
         with self._condition:
-            self._condition.wait_for(lambda: self._newest > 0 or self._finished, timeout)
-            return self._newest > 0
+            self._condition.wait_for(
+                lambda: self._newest > self.start_cursor or self._finished, timeout
+            )
+            return self._newest > self.start_cursor
 
     def latest(self, count: int = 1) -> list[PublishedTransaction]:
         """The ``count`` newest transactions still retained, oldest first."""
@@ -230,34 +281,33 @@ class FeedPublisher:
             )
 
     def _oldest(self) -> int:
-        return self._newest - len(self._ring) + 1
+        return self._newest - len(self._ring) + 1 if self._ring else self._newest + 1
 
     def _at(self, cursor: int) -> PublishedTransaction:
-        return self._ring[(cursor - 1) % self.retention]
+        return self._ring[(cursor - self.start_cursor - 1) % self.retention]
 
     # -- publishing ------------------------------------------------------------------------
 
     def _run(self) -> None:
-        """Publish row k at ``start + k / rate`` (absolute schedule: no drift, bursts catch up).
+        """Publish rows as they fall due on the clock (absolute schedule: no drift).
 
         One row is always fetched ahead, so the end of the source is known as soon as its
         last row is out, and a slow source is read before its rows fall due.
         """
-        rows = self._source_rows()
+        rows = islice(self._source_rows(), self.start_cursor, None)
         count = 0
         try:
             upcoming = list(islice(rows, 1))
             started = time.monotonic()
+            origin_ms = upcoming[0].event_ms if upcoming else None
             while upcoming and not self._stopping.is_set():
-                due = int((time.monotonic() - started) * self.rate) + 1
-                if count >= due:
-                    next_due = started + count / self.rate
-                    self._stopping.wait(max(next_due - time.monotonic(), _MIN_TICK))
-                    continue
-                batch = upcoming + list(islice(rows, min(due - count, _MAX_BURST) - 1))
-                self._publish(batch)
-                count += len(batch)
-                upcoming = list(islice(rows, 1))
+                if self.speed is None:
+                    batch, upcoming = self._due_by_rate(upcoming, rows, count, started)
+                else:
+                    batch, upcoming = self._due_by_event(upcoming, rows, started, origin_ms)
+                if batch:
+                    self._publish(batch)
+                    count += len(batch)
             if not upcoming and self._error is not None:
                 log.error("feed source failed after %d transactions: %s", count, self._error)
             elif not upcoming:
@@ -271,43 +321,107 @@ class FeedPublisher:
                 self._finished = True
                 self._condition.notify_all()
 
-    def _source_rows(self) -> Iterator[str]:
+    def _due_by_rate(
+        self, upcoming: list[_Row], rows: Iterator[_Row], count: int, started: float
+    ) -> tuple[list[_Row], list[_Row]]:
+        """Wall clock: row k falls due at ``started + k / rate``; (rows due now, next row)."""
+        assert self.rate is not None
+        due = int((time.monotonic() - started) * self.rate) + 1
+        if count >= due:
+            next_due = started + count / self.rate
+            self._stopping.wait(max(next_due - time.monotonic(), _MIN_TICK))
+            return [], upcoming
+        batch = upcoming + list(islice(rows, min(due - count, _MAX_BURST) - 1))
+        return batch, list(islice(rows, 1))
+
+    def _due_by_event(
+        self, upcoming: list[_Row], rows: Iterator[_Row], started: float, origin_ms: int | None
+    ) -> tuple[list[_Row], list[_Row]]:
+        """Event clock: a row falls due when ``speed`` x the elapsed time reaches its time."""
+        assert self.speed is not None
+        speed = self.speed
+
+        def wait_for(row: _Row) -> float:
+            if row.event_ms is None or origin_ms is None:
+                return 0.0  # no time of its own: out at once (the reader rejects it)
+            due = started + (row.event_ms - origin_ms) / 1000.0 / speed
+            return due - time.monotonic()
+
+        first_wait = wait_for(upcoming[0])
+        if first_wait > 0:
+            self._stopping.wait(min(max(first_wait, _MIN_TICK), _MAX_TICK))
+            return [], upcoming
+        batch = list(upcoming)
+        for row in rows:
+            if wait_for(row) > 0 or len(batch) >= _MAX_BURST:
+                return batch, [row]
+            batch.append(row)
+        return batch, []
+
+    def _source_rows(self) -> Iterator[_Row]:
         """The prepared rows; a failing source ends them, with the error kept for ``/health``."""
         try:
             yield from _prepared_rows(self._source)
         except Exception as error:
             self._error = f"{type(error).__name__}: {redact_pans(str(error))}"
 
-    def _publish(self, batch: list[str]) -> None:
-        stamp = max(int(time.time() * 1000), self._last_stamp_ms)
-        self._last_stamp_ms = stamp
-        suffix = f',"current_time":{stamp}}}'
+    def _publish(self, batch: list[_Row]) -> None:
+        if self.speed is None:
+            stamp = max(int(time.time() * 1000), self._last_stamp_ms)
+            self._last_stamp_ms = stamp
+            suffixes = [f',"current_time":{stamp}}}'] * len(batch)
+        else:
+            suffixes = [
+                f',"current_time":{"null" if row.event_ms is None else row.event_ms}}}'
+                for row in batch
+            ]
         with self._condition:
-            for row_prefix in batch:
+            for row, suffix in zip(batch, suffixes, strict=True):
                 self._newest += 1
-                published = PublishedTransaction(self._newest, row_prefix + suffix)
+                published = PublishedTransaction(self._newest, row.prefix + suffix)
                 if len(self._ring) < self.retention:
                     self._ring.append(published)
                 else:
-                    self._ring[(self._newest - 1) % self.retention] = published
+                    self._ring[(self._newest - self.start_cursor - 1) % self.retention] = published
+                if row.event_ms is not None and self.speed is not None:
+                    self._stream_ms = max(self._stream_ms or row.event_ms, row.event_ms)
+            if self.speed is None:
+                self._stream_ms = self._last_stamp_ms
             self._condition.notify_all()
 
 
 # -- source rows → JSON ------------------------------------------------------------------
 
 
-def _prepared_rows(source: Iterable[pd.DataFrame]) -> Iterator[str]:
-    """Source rows as JSON objects missing ``current_time`` and the closing brace."""
+@dataclass(frozen=True, slots=True)
+class _Row:
+    """A source row as JSON missing ``current_time`` and the closing brace, and its own time."""
+
+    prefix: str
+    event_ms: int | None
+
+
+def _prepared_rows(source: Iterable[pd.DataFrame]) -> Iterator[_Row]:
+    """Source rows ready to be stamped, with their event time in epoch ms when they have one."""
     for frame in source:
         for start in range(0, len(frame), _SLICE_ROWS):
             yield from _prepare_slice(frame.iloc[start : start + _SLICE_ROWS])
 
 
-def _prepare_slice(frame: pd.DataFrame) -> Iterator[str]:
+def _prepare_slice(frame: pd.DataFrame) -> Iterator[_Row]:
     columns = [_column_values(frame, name) for name in _SOURCE_COLUMNS]
-    for values in zip(*columns, strict=True):
+    for values, event_ms in zip(zip(*columns, strict=True), _event_ms(frame), strict=True):
         record = dict(zip(_SOURCE_COLUMNS, values, strict=True))
-        yield json.dumps(record, allow_nan=False, separators=(",", ":"))[:-1]
+        yield _Row(json.dumps(record, allow_nan=False, separators=(",", ":"))[:-1], event_ms)
+
+
+def _event_ms(frame: pd.DataFrame) -> list[int | None]:
+    """Each row's ``trans_date_trans_time`` in epoch milliseconds (None where unreadable)."""
+    if _EVENT_TIME_COLUMN not in frame:
+        return [None] * len(frame)
+    times = pd.to_datetime(frame[_EVENT_TIME_COLUMN], errors="coerce", format="mixed")
+    millis = times.to_numpy(dtype="datetime64[ms]").astype("int64").tolist()
+    return [None if missing else ms for ms, missing in zip(millis, times.isna(), strict=True)]
 
 
 def _column_values(frame: pd.DataFrame, name: str) -> list[Any]:

@@ -150,10 +150,20 @@ def _make_server(
 
 
 def serve_feed(
-    source: Iterator[pd.DataFrame], host: str, port: int, rate: float, retention: int
+    source: Iterator[pd.DataFrame],
+    host: str,
+    port: int,
+    rate: float | None,
+    retention: int,
+    *,
+    speed: float | None = None,
 ) -> None:
-    """Serve ``source`` as a live feed until interrupted (blocking); logs go to the root logger."""
-    publisher = FeedPublisher(source, rate=rate, retention=retention)
+    """Serve ``source`` as a live feed until interrupted (blocking); logs go to the root logger.
+
+    ``rate``: wall clock (Jedha), ``speed``: the source's own clock sped up; see
+    :class:`FeedPublisher`.
+    """
+    publisher = FeedPublisher(source, rate=rate, speed=speed, retention=retention)
     sock = _listen(host, port)
     server = _make_server(publisher, DEFAULT_FIRST_WAIT)
     publisher.start()
@@ -172,22 +182,24 @@ def running_feed_server(
     port: int = 0,
     *,
     rate: float | None = None,
+    speed: float | None = None,
     retention: int = 100_000,
     first_wait: float = DEFAULT_FIRST_WAIT,
 ) -> Iterator[str]:
     """Run the feed in a background thread (port 0: any free port) and yield its base URL.
 
-    ``source`` is either frames (published at ``rate`` per second) or a ready
-    :class:`FeedPublisher`; either way the publisher is stopped on exit.
+    ``source`` is either frames (published at ``rate`` per second on the wall clock, or on
+    their own clock at ``speed`` times real time) or a ready :class:`FeedPublisher`; either
+    way the publisher is stopped on exit.
     """
     if isinstance(source, FeedPublisher):
-        if rate is not None:
-            raise ValueError("rate is set by the FeedPublisher passed as source")
+        if rate is not None or speed is not None:
+            raise ValueError("the clock is set by the FeedPublisher passed as source")
         publisher = source
-    elif rate is None:
-        raise ValueError("rate (transactions per second) is required with a frame source")
+    elif rate is None and speed is None:
+        raise ValueError("a frame source needs rate (wall clock) or speed (event clock)")
     else:
-        publisher = FeedPublisher(source, rate=rate, retention=retention)
+        publisher = FeedPublisher(source, rate=rate, speed=speed, retention=retention)
     sock = _listen(host, port)
     server = _make_server(publisher, first_wait, access_log=False)
     thread = threading.Thread(
