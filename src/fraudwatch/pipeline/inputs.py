@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import logging
 import math
 import threading
 import time
@@ -22,6 +23,10 @@ import numpy as np
 import pandas as pd
 
 from fraudwatch.sources.csv_file import read_transactions
+
+log = logging.getLogger(__name__)
+#: HTTP status of the feed's answer to a cursor from an earlier run (ahead of its newest).
+CONFLICT = 409
 
 
 @dataclass
@@ -141,18 +146,36 @@ class SimulatorInput:
 
 
 class FeedInput:
-    """A live feed: our cursor API (position = cursor) or a Jedha-style URL (no position)."""
+    """A live feed: our cursor API (position = cursor) or a Jedha-style URL (no position).
+
+    ``source_id`` defaults to the URL; a caller whose feed may move to another address but
+    is the same stream (the demo's) names it, so its checkpoint follows it. ``speed`` is the
+    feed's event clock (stream seconds per wall second), when known, for the status table.
+    """
 
     kind = "feed"
     finite = False
 
-    def __init__(self, url: str, *, wait: float = 0.5, limit: int = 1000) -> None:
-        self.url, self.wait, self.limit = url, wait, limit
-        self.source_id = f"feed:{url}"
+    def __init__(
+        self,
+        url: str,
+        *,
+        wait: float = 0.5,
+        limit: int = 1000,
+        source_id: str | None = None,
+        speed: float | None = None,
+    ) -> None:
+        self.url, self.wait, self.limit, self.speed = url, wait, limit, speed
+        self.source_id = source_id or f"feed:{url}"
 
     def arrivals(self, position: str | None, stop: threading.Event) -> Iterator[Arrival]:
-        """New transactions as they are published; repeats are harmless (idempotent store)."""
-        from fraudwatch.sources.feed_client import FeedClient
+        """New transactions as they are published; repeats are harmless (idempotent store).
+
+        A cursor ahead of the feed's newest transaction means the feed restarted and counts
+        from the start again: it is read from its start, with a warning (transactions it
+        sends again are upserted by ``trans_num``, so decisions stay unique).
+        """
+        from fraudwatch.sources.feed_client import FeedClient, FeedError
 
         with FeedClient(self.url) as client:
             if not client.supports_cursor():
@@ -162,7 +185,19 @@ class FeedInput:
                 return
             cursor = int(position or 0)
             while not stop.is_set():
-                page = client.transactions_since(cursor, self.limit, wait=self.wait)
+                try:
+                    page = client.transactions_since(cursor, self.limit, wait=self.wait)
+                except FeedError as error:
+                    if error.status_code != CONFLICT or cursor == 0:
+                        raise
+                    log.warning(
+                        "feed %s restarted (our cursor %d is ahead of its newest transaction): "
+                        "reading it from its start",
+                        self.url,
+                        cursor,
+                    )
+                    cursor = 0
+                    continue
                 cursor = page.cursor
                 yield Arrival(page.records, str(cursor), _now_array(len(page.records)))
                 if page.exhausted:

@@ -31,6 +31,7 @@ from fraudwatch.features import OnlineFeatures
 from fraudwatch.pipeline.inputs import Arrival, Input
 from fraudwatch.pipeline.prepare import prefetched
 from fraudwatch.pipeline.service import ScoringService
+from fraudwatch.sinks.status import FAILED, FINISHED, RUNNING, STOPPED, Heartbeat
 from fraudwatch.sinks.store import DeadLetter, Store, dead_letters
 
 log = logging.getLogger(__name__)
@@ -97,16 +98,56 @@ class Runner:
         self.hooks = list(hooks)
         self.state_file = None
         if state_dir is not None and service.shared is None:  # shared: the state is in Redis
-            name = hashlib.sha256(source.source_id.encode()).hexdigest()[:16]
-            self.state_file = state_dir / f"features-{name}.pkl"
+            self.state_file = state_file(state_dir, source.source_id)
         self.snapshot_every, self.log_every = snapshot_every, log_every
         self.summary = RunSummary()
         self._pending: list[Arrival] = []
         self._position: str | None = None
+        self._stream_time: pd.Timestamp | None = None
+        self.heartbeat = Heartbeat(
+            store,
+            f"pipeline {source.source_id}",
+            "pipeline",
+            clock_speed=getattr(source, "speed", None),
+        )
 
     def run(self, stop: threading.Event | None = None) -> RunSummary:
-        """Process the input until it ends or ``stop`` is set; flush what is pending."""
+        """Process the input until it ends or ``stop`` is set; flush what is pending.
+
+        The run's state goes to the store's status table as it changes and every few
+        seconds; an error that stops the run is written there (``failed``, with its
+        message) before it propagates, so the dashboard and ``/ready`` show it.
+        """
         stop = stop or threading.Event()
+        self._beat(RUNNING, force=True)
+        try:
+            summary = self._run(stop)
+        except BaseException as error:
+            self._salvage()
+            self._beat(FAILED, detail=f"{type(error).__name__}: {error}", force=True)
+            raise
+        self._beat(STOPPED if stop.is_set() else FINISHED, force=True)
+        return summary
+
+    def _salvage(self) -> None:
+        """After a failure: store what arrived before it (if the store can), stop the writer."""
+        writer: _BatchWriter | None = getattr(self, "_writer", None)
+        if writer is None:
+            return
+        try:
+            self._flush()
+            writer.close()
+        except Exception as error:  # the original error is the one to report
+            log.error("could not store the records pending at the failure: %s", error)
+
+    def _beat(self, state: str, *, detail: str | None = None, force: bool = False) -> None:
+        stream_time = None if self._stream_time is None else self._stream_time.to_pydatetime()
+        processed = self.summary.scored + self.summary.rejected
+        self.heartbeat.beat(
+            state, detail=detail, stream_time=stream_time, processed=processed, force=force
+        )
+
+    def _run(self, stop: threading.Event) -> RunSummary:
         started = time.perf_counter()
         start_position = self._resume()
         self.service.warm_up()
@@ -135,6 +176,7 @@ class Runner:
                 rows >= self.max_batch or idle or now - first_pending >= self.max_wait
             ):
                 self._flush()
+            self._beat(RUNNING)
             if now - last_log >= self.log_every:
                 self.summary.seconds = time.perf_counter() - started
                 log.info("pipeline %s: %s", self.source.kind, self.summary.line())
@@ -188,12 +230,17 @@ class Runner:
             self.summary.scored += len(scored.decisions)
             self.summary.rejected += len(scored.rejected)
             self.summary.flagged += int(scored.decisions["decision"].sum())
+            if len(scored.decisions):
+                newest = pd.Timestamp(scored.decisions["event_time"].max())
+                if self._stream_time is None or newest > self._stream_time:
+                    self._stream_time = newest
             self.summary.batches += 1
 
     def _resume(self) -> str | None:
         """The position to start from: a consistent feature snapshot's, else the checkpoint."""
         checkpoint = self.store.checkpoint(self.source.source_id)
-        if self.state_file is None or not self.state_file.is_file() or checkpoint is None:
+        saved = _usable_snapshot(self.state_file, checkpoint)
+        if saved is None:
             if checkpoint is not None:
                 log.info(
                     "resuming %s from position %s (cold card state)",
@@ -201,23 +248,14 @@ class Runner:
                     checkpoint,
                 )
             return checkpoint
-        saved: dict[str, Any] = pickle.loads(self.state_file.read_bytes())  # our own file
-        position = saved["position"]
-        if position is None or not _not_after(position, checkpoint):
-            log.warning(
-                "feature snapshot at %s is not usable with checkpoint %s; cold start",
-                position,
-                checkpoint,
-            )
-            return checkpoint
         self.service.engine = OnlineFeatures.restore(saved["engine"], self.service.bundle.reference)
         log.info(
             "resuming %s from snapshot position %s (checkpoint %s)",
             self.source.source_id,
-            position,
+            saved["position"],
             checkpoint,
         )
-        return str(position)
+        return str(saved["position"])
 
     def _snapshot(self) -> None:
         """Save the feature state with the position it corresponds to (atomic rename)."""
@@ -322,6 +360,40 @@ def freeze_long_lived() -> int:
     gc.collect()
     gc.freeze()
     return gc.get_freeze_count()
+
+
+def state_file(state_dir: Path, source_id: str) -> Path:
+    """Where the feature snapshot of a source lives in ``state_dir``."""
+    name = hashlib.sha256(source_id.encode()).hexdigest()[:16]
+    return state_dir / f"features-{name}.pkl"
+
+
+def start_position(store: Store, source_id: str, state_dir: Path | None) -> tuple[str | None, bool]:
+    """Where a run of ``source_id`` will start, and whether from a feature snapshot.
+
+    The same choice :meth:`Runner.run` makes, for a caller that must prepare the source
+    before the run (the demo starts its feed at that cursor).
+    """
+    checkpoint = store.checkpoint(source_id)
+    path = None if state_dir is None else state_file(state_dir, source_id)
+    saved = _usable_snapshot(path, checkpoint)
+    return (checkpoint, False) if saved is None else (str(saved["position"]), True)
+
+
+def _usable_snapshot(path: Path | None, checkpoint: str | None) -> dict[str, Any] | None:
+    """The saved feature state when it matches the checkpoint (not after it), else None."""
+    if path is None or checkpoint is None or not path.is_file():
+        return None
+    saved: dict[str, Any] = pickle.loads(path.read_bytes())  # our own file
+    position = saved["position"]
+    if position is None or not _not_after(position, checkpoint):
+        log.warning(
+            "feature snapshot at %s is not usable with checkpoint %s; cold start",
+            position,
+            checkpoint,
+        )
+        return None
+    return saved
 
 
 def _not_after(position: str, checkpoint: str) -> bool:

@@ -109,6 +109,10 @@ class Store:
     ) -> None:
         self.close()
 
+    def retrying(self, fn: Callable[[], T], what: str) -> T:
+        """Run one unit of work on this store, repeated on transient errors."""
+        return self._retry(fn, what)
+
     def _retry(self, fn: Callable[[], T], what: str) -> T:
         return with_retry(fn, attempts=self.retry_attempts, url=self.url, what=what)
 

@@ -123,5 +123,24 @@ checkpoints = sa.Table(
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False, server_default=_now()),
 )
 
+#: One row per running part of the system (pipeline, API, workers): what it is doing, how far
+#: its stream's clock has got, and when it last said so. Every component writes it through
+#: :class:`fraudwatch.sinks.status.Heartbeat`; the dashboard, ``/ready`` and ``fraudwatch
+#: status`` read it. A row whose heartbeat is old while it says "running" is a component
+#: that died without a word (``kill -9``).
+component_status = sa.Table(
+    "component_status",
+    metadata,
+    sa.Column("component", sa.Text(), primary_key=True),  # kind and instance: "pipeline feed:…"
+    sa.Column("kind", sa.Text(), nullable=False),  # pipeline | api | feed | worker
+    sa.Column("state", sa.Text(), nullable=False),  # running | stopped | finished | failed
+    sa.Column("detail", sa.Text(), nullable=True),  # the error or a word on progress, PANs masked
+    sa.Column("stream_time", sa.DateTime(), nullable=True),  # newest event time seen (naive UTC)
+    sa.Column("clock_speed", sa.Float(), nullable=True),  # stream seconds per wall second
+    sa.Column("processed", sa.BigInteger(), nullable=False, server_default="0"),
+    sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("heartbeat_at", sa.DateTime(timezone=True), nullable=False, server_default=_now()),
+)
+
 #: Every table of the store, in creation order.
 TABLE_NAMES: tuple[str, ...] = tuple(metadata.tables)
