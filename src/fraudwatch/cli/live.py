@@ -50,6 +50,15 @@ def feed(
         float | None,
         typer.Option(min=0.001, help="Transactions per second [default: FRAUDWATCH_FEED_RATE]."),
     ] = None,
+    speed: Annotated[
+        float | None,
+        typer.Option(
+            min=0.001,
+            help="Run on the source's own clock (trans_date_trans_time), SPEED times real "
+            "time, stamping current_time with each row's own time [default: off: the wall "
+            "clock at --rate, stamped with wall time, as Jedha does].",
+        ),
+    ] = None,
     customers: Annotated[int, typer.Option(min=1, help="Card holders (simulator source).")] = 1000,
     seed: Annotated[int | None, typer.Option(help="Seed (simulator source).")] = None,
 ) -> None:
@@ -57,7 +66,7 @@ def feed(
 
     Endpoints: GET /current-transactions[?n=K] (a JSON string of a split-orient DataFrame, as
     Jedha answers), GET /v1/transactions?after=CURSOR&limit=K (plain JSON with a cursor: no
-    gaps, no repeats), GET /health.
+    gaps, no repeats), GET /health (also the clock: wall or event, speed, stream time).
     """
     from fraudwatch.sources.feed_server import serve_feed
 
@@ -68,8 +77,9 @@ def feed(
             frames,
             host=host or settings.feed_host,
             port=settings.feed_port if port is None else port,
-            rate=rate or settings.feed_rate,
+            rate=None if speed is not None else (rate or settings.feed_rate),
             retention=settings.feed_retention,
+            speed=speed,
         )
     except KeyboardInterrupt:
         console.print("feed stopped")
@@ -139,7 +149,15 @@ def demo(
     duration: Annotated[
         float | None, typer.Option(help="Stop after this many seconds [default: until Ctrl-C].")
     ] = None,
-    rate: Annotated[float, typer.Option(min=0.1, help="Live transactions per second.")] = 20.0,
+    speed: Annotated[
+        float,
+        typer.Option(
+            min=1.0,
+            help="How much faster than real time the simulated clock runs: 600 plays a "
+            "simulated day in 2.4 minutes (about 10 tx/s). Per-card timing stays the "
+            "training data's at any speed.",
+        ),
+    ] = 600.0,
     feed_port: Annotated[int | None, typer.Option(help="[default: FRAUDWATCH_FEED_PORT]")] = None,
     api_port: Annotated[int | None, typer.Option(help="[default: FRAUDWATCH_API_PORT]")] = None,
     dashboard_port: Annotated[
@@ -149,8 +167,11 @@ def demo(
     """The live system on the embedded defaults: feed → pipeline → SQLite, the scoring API and
     the dashboard.
 
-    On first start it simulates a history and trains a model (about a minute). Prints the
-    addresses and the API key; Ctrl-C stops everything cleanly.
+    On first start it simulates a history and trains a model (about a minute). The live
+    stream runs on a simulated clock SPEED times real time, each transaction stamped with
+    its simulated time. Prints the addresses and the API key (kept in DATA_DIR/demo.json
+    across restarts); Ctrl-C stops everything cleanly, and the next start continues the
+    stream where it stopped. Exits 1 if the pipeline stops on an error.
     """
     from fraudwatch.api.server import configured_api_keys
     from fraudwatch.demo import live_system
@@ -165,7 +186,7 @@ def demo(
         settings.data_dir, pan_key(), seed=settings.seed,
         feed_port=settings.feed_port if feed_port is None else feed_port,
         api_host=settings.api_host, api_port=settings.api_port if api_port is None else api_port,
-        rate=rate, database_url=url, api_keys=configured_api_keys(settings),
+        speed=speed, database_url=url, api_keys=configured_api_keys(settings),
         progress=lambda message: out.print(f"  {message}"), dashboard_port=dashboard_port or None,
     ) as system:  # fmt: skip
         out.print(f"[bold green]Live feed  [/] {system.feed_url}/current-transactions")
@@ -174,16 +195,22 @@ def demo(
         if system.dashboard_url:
             out.print(f"[bold green]Dashboard  [/] {system.dashboard_url}")
         out.print(f"  try: curl -s {system.api_url}/model -H 'X-API-Key: {system.api_key}'")
+        day_minutes = 86_400 / system.speed / 60
+        out.print(f"Clock: simulated, {system.speed:g}x real time (a simulated day every "
+                  f"{day_minutes:.1f} min); event times are the simulated times.")  # fmt: skip
         out.print("Pipeline: feed → validate → tokenize → features → LightGBM → decide → store. "
                   "Ctrl-C stops.\n")  # fmt: skip
         deadline = None if duration is None else time.monotonic() + duration
-        while not stop.wait(2.0):
+        while not stop.wait(2.0 if out.is_terminal else 10.0):
             summary = system.summary
             out.print(f"  scored {summary.scored:,}  flagged {summary.flagged:,}  "
                       f"rejected {summary.rejected:,}")  # fmt: skip
             if deadline is not None and time.monotonic() >= deadline:
                 break
         out.print(f"stopping: {system.summary.line()}")
+    if system.failure is not None:
+        console.print(f"[red]the pipeline stopped on an error: {system.failure}[/]")
+        raise typer.Exit(code=1)
 
 
 @app.command()
