@@ -308,8 +308,9 @@ def _event_times(frame: pd.DataFrame, problems: _Problems) -> pd.Series:
             "not a date-time (expected YYYY-MM-DD HH:MM:SS)",
         )
         problems.add("trans_date_trans_time", need & blank, "missing value")
-        low, high = (pd.Timestamp(limit, unit="ms") for limit in EVENT_TIME_RANGE_MS)
-        outside = (parsed.notna() & ((parsed < low) | (parsed >= high))).to_numpy(dtype=bool)
+        earliest, latest = (pd.Timestamp(limit, unit="ms") for limit in EVENT_TIME_RANGE_MS)
+        in_window = (parsed >= earliest) & (parsed < latest)
+        outside = (parsed.notna() & ~in_window).to_numpy(dtype=bool)
         problems.add("trans_date_trans_time", need & outside, EVENT_TIME_WINDOW_MESSAGE)
         event = event.mask(need, parsed.mask(outside))
     elif not has_current.all():
