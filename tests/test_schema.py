@@ -16,6 +16,7 @@ from fraudwatch.schema import (
     FEED_COLUMNS,
     KAGGLE_COLUMNS,
     validate_batch,
+    validate_batch_vectorised,
     validate_record,
 )
 from fraudwatch.sources.csv_file import read_transactions
@@ -78,6 +79,30 @@ def test_current_time_wins_over_trans_date_when_both_present() -> None:
     record = dict(RECORDS[0], current_time=1_600_000_000_000)
     event = validate_batch([record]).valid.iloc[0]["event_time"]
     assert event == pd.Timestamp(1_600_000_000_000, unit="ms")
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "valid"),
+    [
+        ("trans_date_trans_time", "2199-06-21 12:14:25", False),
+        ("trans_date_trans_time", "2100-01-01 00:00:00", False),
+        ("trans_date_trans_time", "2099-12-31 23:00:00-05:00", False),  # 2100 in UTC
+        ("trans_date_trans_time", "1999-12-31 23:59:59", False),
+        ("trans_date_trans_time", "2099-12-31 23:59:59", True),
+        ("trans_date_trans_time", "2000-01-01 00:00:00", True),
+        ("current_time", 4_102_444_800_000, False),
+        ("current_time", 946_684_800_000, True),
+    ],
+)
+def test_event_times_outside_2000_to_2100_are_rejected_in_both_paths(
+    field: str, value: Any, valid: bool
+) -> None:
+    record = dict(RECORDS[3], **{field: value})
+    for result in (validate_batch([record]), validate_batch_vectorised([record])):
+        assert len(result.valid) == int(valid)
+        if not valid:
+            assert [(e.field, "2000" in e.message and "2100" in e.message)
+                    for e in result.rejected[0].errors] == [(field, True)]  # fmt: skip
 
 
 @pytest.mark.parametrize(("field", "value"), CORRUPTIONS)

@@ -35,7 +35,9 @@ DATE_TIMES = st.builds(
         f"{pad}{year}-{month}-{day}{sep + clock if clock else ''}{fraction if clock else ''}"
         f"{zone if clock else ''}{pad}"
     ),
-    year=st.sampled_from(["1899", "1900", "1968", "2020", "2200", "2201", "0000"])
+    year=st.sampled_from(
+        ["1899", "1900", "1968", "1999", "2000", "2020", "2099", "2100", "2200", "2201", "0000"]
+    )
     | st.integers(1990, 2030).map(str)
     | _digits(4),
     month=st.integers(1, 12).map("{:02d}".format) | st.sampled_from(["13", "00"]) | _digits(2),

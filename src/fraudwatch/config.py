@@ -97,6 +97,20 @@ class Settings(BaseSettings):
         description="Key the Airflow DAG sends in `X-API-Key` to `FRAUDWATCH_API_URL` (one of "
         "the API's `FRAUDWATCH_API_KEYS`).",
     )
+    max_event_skew: int = Field(
+        86_400,
+        gt=0,
+        description="Seconds an event time may be ahead of the stream clock (the newest "
+        "event time scored, not the wall clock: replays and the accelerated demo pass); "
+        "further ahead, the record is a dead letter (API: 422) instead of card history.",
+    )
+    max_event_age: int = Field(
+        2_592_000,
+        gt=0,
+        description="Seconds an event time may be behind the stream clock (late records: "
+        "30 days); older, the record is a dead letter (API: 422). 5 agreeing records in a "
+        "row outside the window move the clock to them (a stream back after a pause).",
+    )
     require_services: bool = Field(
         False,
         description="Tests only: a test whose service (PostgreSQL, Redis, ...) is unreachable "

@@ -45,7 +45,11 @@ EVENT_TIME = "event_time"
 _TEXT_REQUIRED = ("merchant", "trans_num")
 _TEXT_OPTIONAL = ("first", "last", "street", "city", "state", "zip", "job")
 _COORDINATES = {"lat": 90.0, "long": 180.0, "merch_lat": 90.0, "merch_long": 180.0}
-_CURRENT_TIME_RANGE_MS = (946_684_800_000, 4_102_444_800_000)  # 2000-01-01 .. 2100-01-01
+#: The absolute validity window of event times (either field), epoch ms: 2000-01-01 (included)
+#: to 2100-01-01 (excluded). A record outside it is rejected whatever the stream's clock says.
+EVENT_TIME_RANGE_MS = (946_684_800_000, 4_102_444_800_000)
+CURRENT_TIME_MESSAGE = "must be epoch milliseconds between 2000 and 2100"
+EVENT_TIME_WINDOW_MESSAGE = "must lie between 2000-01-01 and 2100-01-01 (UTC)"
 _OLDEST_DOB = pd.Timestamp("1900-01-01")
 _PAN_PATTERN = r"[0-9]{8,19}"  # ASCII digits: a PAN in other scripts is no PAN
 _DATE_TIME_PATTERN = (
@@ -286,11 +290,9 @@ def _event_times(frame: pd.DataFrame, problems: _Problems) -> pd.Series:
         current_raw = frame["current_time"]
         blank = _is_blank(current_raw)
         millis = _to_float(current_raw)
-        low, high = _CURRENT_TIME_RANGE_MS
+        low, high = EVENT_TIME_RANGE_MS
         ok = ~np.isnan(millis) & (millis >= low) & (millis < high) & ~blank
-        problems.add(
-            "current_time", ~blank & ~ok, "must be epoch milliseconds between 2000 and 2100"
-        )
+        problems.add("current_time", ~blank & ~ok, CURRENT_TIME_MESSAGE)
         has_current = ~blank
         safe = np.where(ok, millis, 0).astype("int64")
         as_time = pd.to_datetime(safe, unit="ms").astype("datetime64[ns]")
@@ -306,7 +308,11 @@ def _event_times(frame: pd.DataFrame, problems: _Problems) -> pd.Series:
             "not a date-time (expected YYYY-MM-DD HH:MM:SS)",
         )
         problems.add("trans_date_trans_time", need & blank, "missing value")
-        event = event.mask(need, parsed)
+        earliest, latest = (pd.Timestamp(limit, unit="ms") for limit in EVENT_TIME_RANGE_MS)
+        in_window = (parsed >= earliest) & (parsed < latest)
+        outside = (parsed.notna() & ~in_window).to_numpy(dtype=bool)
+        problems.add("trans_date_trans_time", need & outside, EVENT_TIME_WINDOW_MESSAGE)
+        event = event.mask(need, parsed.mask(outside))
     elif not has_current.all():
         problems.add(
             "trans_date_trans_time",

@@ -28,7 +28,6 @@ from fraudwatch.frames import column_arrays, frame_from_columns, object_array, p
 from fraudwatch.privacy import mask_pan
 from fraudwatch.schema import (
     _COORDINATES,
-    _CURRENT_TIME_RANGE_MS,
     _DATE_PATTERN,
     _DATE_TIME_PATTERN,
     _PAN_PATTERN,
@@ -36,7 +35,10 @@ from fraudwatch.schema import (
     _TEXT_OPTIONAL,
     _TEXT_REQUIRED,
     CATEGORIES,
+    CURRENT_TIME_MESSAGE,
     EVENT_TIME,
+    EVENT_TIME_RANGE_MS,
+    EVENT_TIME_WINDOW_MESSAGE,
     LABEL_COLUMN,
     SCENARIO_COLUMN,
     UNSTORABLE_MESSAGE,
@@ -57,6 +59,7 @@ _INT64 = 2**63
 _NS = 1_000_000_000
 _EPOCH_ORDINAL = dt.date(1970, 1, 1).toordinal()
 _OLDEST_DOB_NS = (dt.date(1900, 1, 1).toordinal() - _EPOCH_ORDINAL) * 86_400 * _NS
+_EVENT_LOW_NS, _EVENT_HIGH_NS = (limit * 1_000_000 for limit in EVENT_TIME_RANGE_MS)
 _PAN_RE = re.compile(_PAN_PATTERN)
 _DATE_TIME_RE = re.compile(_DATE_TIME_PATTERN)
 _DATE_RE = re.compile(_DATE_PATTERN)
@@ -290,10 +293,10 @@ class _Checker:
             raw = record.get("current_time")
             blank = _blank(raw)
             millis = _number(raw)
-            low, high = _CURRENT_TIME_RANGE_MS
+            low, high = EVENT_TIME_RANGE_MS
             ok = not blank and low <= millis < high
             if not blank and not ok:
-                add("current_time", "must be epoch milliseconds between 2000 and 2100")
+                add("current_time", CURRENT_TIME_MESSAGE)
             has_current = not blank
             if ok:
                 event_ns = int(millis) * 1_000_000
@@ -309,6 +312,9 @@ class _Checker:
                             "trans_date_trans_time",
                             "not a date-time (expected YYYY-MM-DD HH:MM:SS)",
                         )
+                    elif not _EVENT_LOW_NS <= event_ns < _EVENT_HIGH_NS:
+                        add("trans_date_trans_time", EVENT_TIME_WINDOW_MESSAGE)
+                        event_ns = None
         elif not has_current:
             add("trans_date_trans_time", "missing column (needed when current_time is absent)")
         return event_ns

@@ -66,7 +66,7 @@ def test_the_app_keeps_card_state_in_redis_when_configured(
     """FRAUDWATCH_REDIS_URL reaches the service: a scored card's state is a Redis hash."""
     from fastapi.testclient import TestClient
 
-    from fraudwatch.features.shared import DEFAULT_NAMESPACE
+    from fraudwatch.features.shared import CLOCK_KEY, DEFAULT_NAMESPACE
 
     host, port = redis_address
     settings = Settings(redis_url=f"redis://{host}:{port}/15", data_dir=tmp_path)
@@ -78,8 +78,9 @@ def test_the_app_keeps_card_state_in_redis_when_configured(
         with TestClient(app) as client:
             assert client.get("/ready").json()["card_state"] == "redis: ok"
             assert client.post("/v1/score", json=KAGGLE_EXAMPLE).status_code == 200
-        keys = list(shared.client.scan_iter(match=DEFAULT_NAMESPACE + "*"))
-        assert len(keys) == 1
+        keys = {key.decode() for key in shared.client.scan_iter(match=DEFAULT_NAMESPACE + "*")}
+        clock = DEFAULT_NAMESPACE + CLOCK_KEY  # the stream clock, shared beside the cards
+        assert clock in keys and len(keys - {clock}) == 1
     finally:
         shared.clear()
         store.close()

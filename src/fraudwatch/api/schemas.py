@@ -9,6 +9,7 @@ the API accepts exactly what the streaming pipeline accepts.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
@@ -19,16 +20,22 @@ RiskLevel = Literal["LOW", "MEDIUM", "HIGH", "CRITICAL"]
 ThresholdName = Literal["conservative", "balanced", "sensitive", "very_sensitive"]
 assert tuple(RiskLevel.__args__) == RISK_LEVELS  # type: ignore[attr-defined]
 
+#: When the examples happen: this process's start, to the second. An example of the past
+#: (the Kaggle files are 2019-2020) would be refused by the stream clock of a live stream,
+#: or worse, accepted as card history (issue 12).
+EXAMPLE_TIME = dt.datetime.now(dt.UTC).replace(microsecond=0, tzinfo=None)
+#: A made-up card number: the well-known Visa test number (Luhn-valid, nobody's card).
+EXAMPLE_PAN = "4111111111111111"
 KAGGLE_EXAMPLE: dict[str, Any] = {
-    "trans_date_trans_time": "2020-06-21 12:14:25",
-    "cc_num": "2291163933867244",
+    "trans_date_trans_time": f"{EXAMPLE_TIME:%Y-%m-%d %H:%M:%S}",
+    "cc_num": EXAMPLE_PAN,
     "merchant": "fraud_Kirlin and Sons",
     "category": "personal_care",
     "amt": 2.86,
-    "first": "Jeff",
-    "last": "Elliott",
-    "gender": "M",
-    "street": "351 Darlene Green",
+    "first": "Jane",
+    "last": "Example",
+    "gender": "F",
+    "street": "1 Example Street",
     "city": "Columbia",
     "state": "SC",
     "zip": "29209",
@@ -37,8 +44,8 @@ KAGGLE_EXAMPLE: dict[str, Any] = {
     "city_pop": 333497,
     "job": "Mechanical engineer",
     "dob": "1968-03-19",
-    "trans_num": "2da90c7d74bd46a0caf3777415b3ebd3",
-    "unix_time": 1371816865,
+    "trans_num": "0e1f2a3b4c5d6e7f8091a2b3c4d5e6f7",
+    "unix_time": int(EXAMPLE_TIME.replace(tzinfo=dt.UTC).timestamp()),
     "merch_lat": 33.986391,
     "merch_long": -81.200714,
 }
@@ -46,7 +53,10 @@ FEED_EXAMPLE: dict[str, Any] = {
     key: value
     for key, value in KAGGLE_EXAMPLE.items()
     if key not in ("trans_date_trans_time", "unix_time")
-} | {"trans_num": "8f2c1e0b9d4a4f7e8c3b2a1d0e9f8a7b", "current_time": 1592741665000}
+} | {
+    "trans_num": "8f2c1e0b9d4a4f7e8c3b2a1d0e9f8a7b",
+    "current_time": int(EXAMPLE_TIME.replace(tzinfo=dt.UTC).timestamp()) * 1000,
+}
 
 
 class Transaction(BaseModel):
@@ -61,21 +71,23 @@ class Transaction(BaseModel):
 
     current_time: int | None = Field(
         None,
-        description="Event time in epoch milliseconds (live-feed shape); wins over "
-        "`trans_date_trans_time` when both are given.",
-        examples=[1592741665000],
+        description="Event time in epoch milliseconds (live-feed shape), 2000 to 2100; wins "
+        "over `trans_date_trans_time` when both are given. Refused (422) when further than "
+        "`FRAUDWATCH_MAX_EVENT_SKEW` ahead of or `FRAUDWATCH_MAX_EVENT_AGE` behind the "
+        "stream clock (the newest event time scored).",
+        examples=[FEED_EXAMPLE["current_time"]],
     )
     trans_date_trans_time: str | None = Field(
         None,
         validate_default=True,
-        description="Event time, `YYYY-MM-DD HH:MM:SS` (UTC). Required unless `current_time` "
-        "is given.",
-        examples=["2020-06-21 12:14:25"],
+        description="Event time, `YYYY-MM-DD HH:MM:SS` (UTC), 2000 to 2100. Required unless "
+        "`current_time` is given; checked against the stream clock like it.",
+        examples=[KAGGLE_EXAMPLE["trans_date_trans_time"]],
     )
     cc_num: str = Field(
         description="Card number (PAN), 8 to 19 digits. Tokenized on arrival; never stored, "
         "logged or returned.",
-        examples=["2291163933867244"],
+        examples=[EXAMPLE_PAN],
     )
     merchant: str = Field(description="Merchant name.", examples=["fraud_Kirlin and Sons"])
     category: str = Field(
@@ -103,7 +115,7 @@ class Transaction(BaseModel):
     )
     trans_num: str = Field(
         description="Unique transaction id; decisions are stored (upserted) under it.",
-        examples=["2da90c7d74bd46a0caf3777415b3ebd3"],
+        examples=[KAGGLE_EXAMPLE["trans_num"]],
     )
     unix_time: int | None = Field(
         None,

@@ -20,7 +20,7 @@ from fraudwatch.api.metrics import ApiMetrics
 from fraudwatch.api.writer import StoreWriter
 from fraudwatch.frames import column_arrays
 from fraudwatch.pipeline.service import ScoringService
-from fraudwatch.schema import Rejection, validate_batch
+from fraudwatch.schema import Rejection
 from fraudwatch.sinks.records import dead_letters
 
 SOURCE = "api"
@@ -86,26 +86,31 @@ class ApiScorer:
     ) -> list[dict[str, Any]]:
         """Decisions for ``records``, in their order; ContractError if any breaks the contract.
 
-        A batch is all or nothing: it is checked first, and nothing is scored (so no card
-        state moves) unless every record is valid.
+        A batch is all or nothing: nothing is scored (so no card state or stream clock
+        moves) unless every record is valid, its event time included.
         """
-        if batched and len(records) > 1:
-            checked = validate_batch(records)
-            if checked.rejected:
-                self._count_rejected(checked.rejected)
-                raise ContractError(checked.rejected, prefix, batched)
-        outcomes = self.score_each(records, np.full(len(records), received_at))
+        outcomes = self.score_each(
+            records, np.full(len(records), received_at), all_or_nothing=batched
+        )
         rejected = [outcome for outcome in outcomes if isinstance(outcome, Rejection)]
         if rejected:
             raise ContractError(rejected, prefix, batched)
         return outcomes  # type: ignore[return-value]
 
     def score_each(
-        self, records: Sequence[dict[str, Any]], received_at: np.ndarray
+        self,
+        records: Sequence[dict[str, Any]],
+        received_at: np.ndarray,
+        *,
+        all_or_nothing: bool = False,
     ) -> list[dict[str, Any] | Rejection]:
         """Each record's response item, or its rejection, in order — in one service call."""
         scored = self.service.score(
-            records, source=SOURCE, received_at=received_at, keep_features=True
+            records,
+            source=SOURCE,
+            received_at=received_at,
+            keep_features=True,
+            all_or_nothing=all_or_nothing,
         )
         outcomes: list[dict[str, Any] | Rejection] = [{}] * len(records)
         if scored.rejected:
@@ -113,7 +118,9 @@ class ApiScorer:
             for rejection in scored.rejected:
                 outcomes[rejection.position] = rejection
         decisions = scored.decisions
-        if self.writer is not None and len(decisions):
+        if not len(decisions):
+            return outcomes
+        if self.writer is not None:
             self.writer.submit(decisions)
         assert scored.features is not None  # its index: positions of the decision rows
         positions = scored.features.index.tolist()

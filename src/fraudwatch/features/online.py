@@ -82,7 +82,10 @@ class OnlineFeatures:
         self.reference = reference
         self.card_ttl_ms = card_ttl_ms
         self.merchants = MerchantLabels(label_delay_ms)
-        self.clock_ms = _NEVER
+        self.clock_ms = _NEVER  # the stream clock: the newest event time folded in
+        #: out-of-window event times pending against the stream clock (see
+        #: fraudwatch.pipeline.event_clock): state, so that it survives a snapshot too
+        self.clock_run: list[int] = []
         self._slots: dict[str, int] = {}
         self._free: list[int] = []
         self._recent: list[np.ndarray | None] = []
@@ -95,6 +98,16 @@ class OnlineFeatures:
     def cards(self) -> int:
         """Cards currently held in state."""
         return len(self._slots)
+
+    @property
+    def stream_clock_ms(self) -> int | None:
+        """The newest event time folded into the state (epoch ms), None before the first."""
+        return None if self.clock_ms == _NEVER else self.clock_ms
+
+    def set_stream_clock(self, clock_ms: int | None, run: Sequence[int]) -> None:
+        """Set the stream clock and its pending run (the scoring service's judgement)."""
+        self.clock_ms = _NEVER if clock_ms is None else int(clock_ms)
+        self.clock_run = [int(event) for event in run]
 
     def retained_events(self) -> int:
         """Per-card events currently retained (bounded by the longest window)."""

@@ -15,6 +15,7 @@ So each card's history is the sequence of its committed transactions, whichever 
 scored them, and the features equal those of one in-process engine fed the same sequence.
 Keys expire after the card TTL of wall-clock time without a write (memory stays bounded).
 The per-merchant label totals stay in each process: they move only with labelled history.
+The stream clock that event times are judged against is shared too (one more key).
 """
 
 from __future__ import annotations
@@ -52,6 +53,21 @@ return 1
 """
 
 
+# KEYS: the clock's key. ARGV: the new clock (epoch ms), "1" to set it even if earlier (a
+# re-anchor to the past), the TTL in ms. The clock only moves forward otherwise.
+_SET_CLOCK = """
+local current = tonumber(redis.call('GET', KEYS[1]) or '')
+local new = tonumber(ARGV[1])
+if ARGV[2] == '1' or current == nil or new > current then
+  redis.call('SET', KEYS[1], ARGV[1])
+end
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+return 1
+"""
+#: Key suffix of the shared stream clock (beside the cards, under the same namespace).
+CLOCK_KEY = "stream-clock"
+
+
 class SharedStateConflictError(RuntimeError):
     """A batch's cards kept being moved by other processes; it was not scored."""
 
@@ -78,6 +94,7 @@ class RedisCardState:
         self.attempts = attempts
         self.conflicts = 0
         self._commit = self.client.register_script(_COMMIT)
+        self._set_clock = self.client.register_script(_SET_CLOCK)
 
     def ping(self) -> bool:
         """Whether Redis answers."""
@@ -104,6 +121,23 @@ class RedisCardState:
         raise SharedStateConflictError(
             f"{len(tokens)} card(s) changed under this batch {self.attempts} times in a row"
         )
+
+    def read_clock(self) -> int | None:
+        """The stream clock every process shares (epoch ms), None when not set (or expired).
+
+        It is the newest event time accepted by any process (see
+        :mod:`fraudwatch.pipeline.event_clock`); like the cards, it expires after the card
+        TTL without a write. The run of out-of-window records that may move it is counted
+        by each process on its own.
+        """
+        value = self.client.get(self.namespace + CLOCK_KEY)
+        return None if value is None else int(value)
+
+    def write_clock(self, clock_ms: int | None, *, moved_back: bool = False) -> None:
+        """Move the shared clock to ``clock_ms`` if later (or earlier, when ``moved_back``)."""
+        if clock_ms is not None:
+            keys = [self.namespace + CLOCK_KEY]
+            self._set_clock(keys=keys, args=[int(clock_ms), int(moved_back), self.ttl_ms])
 
     def clear(self) -> int:
         """Delete every card state under this namespace; return how many (tests, resets)."""

@@ -18,7 +18,7 @@ import pandas as pd
 
 from fraudwatch.frames import object_array
 from fraudwatch.privacy import card_tokens, mask_pan
-from fraudwatch.schema import Rejection, validate_batch
+from fraudwatch.schema import FieldError, Rejection, _json_safe, validate_batch
 from fraudwatch.schema_scalar import validate_small_columns
 from fraudwatch.sources.csv_file import DEFAULT_CHUNK_ROWS, read_transactions
 
@@ -78,6 +78,27 @@ def prepare_small(records: Sequence[Mapping[str, Any]], key: bytes) -> PreparedC
     columns[CARD_TOKEN] = object_array([tokens[pan] for pan in pans])
     columns[MASKED_PAN] = object_array([mask_pan(pan) for pan in pans])
     return PreparedColumns(columns, checked.positions, checked.rejected)
+
+
+def late_or_early(
+    raw: pd.DataFrame | Sequence[Mapping[str, Any]],
+    positions: np.ndarray,
+    errors: Mapping[int, FieldError],
+) -> list[Rejection]:
+    """Rejections of validated records refused by the stream clock, as validation makes them.
+
+    ``errors`` is keyed by the record's place among the valid ones, ``positions`` maps that
+    place to its position in ``raw``; the record keeps its raw values, its card masked.
+    """
+    rejections = []
+    for place, error in errors.items():
+        position = int(positions[place])
+        values = raw.iloc[position].to_dict() if isinstance(raw, pd.DataFrame) else raw[position]
+        record = {str(name): _json_safe(value) for name, value in values.items()}
+        if record.get("cc_num") is not None:
+            record["cc_num"] = mask_pan(str(record["cc_num"]))
+        rejections.append(Rejection(position, record, (error,)))
+    return rejections
 
 
 def read_prepared(

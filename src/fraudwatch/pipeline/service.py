@@ -19,14 +19,17 @@ import numpy as np
 import pandas as pd
 
 from fraudwatch import schema_scalar
+from fraudwatch.config import get_settings
 from fraudwatch.features import OnlineFeatures
 from fraudwatch.features.definitions import DEFAULT_LABEL_DELAY_MS
 from fraudwatch.features.kernel import SMALL_BATCH_ROWS
 from fraudwatch.features.shared import RedisCardState
+from fraudwatch.features.static import event_ms
 from fraudwatch.model.registry import ModelBundle, load_bundle
 from fraudwatch.model.scorer import Scorer
-from fraudwatch.pipeline.decision import make_decisions
-from fraudwatch.pipeline.prepare import prepare_batch, prepare_small
+from fraudwatch.pipeline.decision import DECISION_COLUMNS, make_decisions
+from fraudwatch.pipeline.event_clock import ClockPolicy, ClockVerdict, judge
+from fraudwatch.pipeline.prepare import late_or_early, prepare_batch, prepare_small
 from fraudwatch.schema import Rejection
 
 
@@ -40,7 +43,11 @@ class ScoredBatch:
 
 
 class ScoringService:
-    """One model, one per-card state: raw records in, Decision rows out."""
+    """One model, one per-card state and stream clock: raw records in, Decision rows out.
+
+    ``clock_policy`` (default: the settings' ``max_event_skew`` / ``max_event_age``) says
+    how far an event time may stray from the stream clock, kept with the card state.
+    """
 
     def __init__(
         self,
@@ -49,8 +56,13 @@ class ScoringService:
         *,
         threshold: float | None = None,
         shared: RedisCardState | None = None,
+        clock_policy: ClockPolicy | None = None,
     ) -> None:
         self.bundle = bundle
+        if clock_policy is None:  # FRAUDWATCH_MAX_EVENT_SKEW / _AGE
+            settings = get_settings()
+            clock_policy = ClockPolicy.from_seconds(settings.max_event_skew, settings.max_event_age)
+        self.clock_policy = clock_policy
         self.shared = shared  # card state in Redis (shared by processes), else in memory
         self.key = key
         delay = int(bundle.metadata.get("label_delay_ms", DEFAULT_LABEL_DELAY_MS))
@@ -95,12 +107,15 @@ class ScoringService:
         source: str,
         received_at: float | np.ndarray | None = None,
         keep_features: bool = False,
+        all_or_nothing: bool = False,
     ) -> ScoredBatch:
-        """Validate, tokenize, compute features in time order, score and decide a batch.
+        """Validate, tokenize, judge event times, compute features in time order, score, decide.
 
         Labels in the batch are dropped before features see them: live scoring is
         label-free. ``received_at`` (epoch seconds, one or one per raw record) starts the
-        latency clock; default now.
+        latency clock; default now. A record whose event time is out of the stream clock's
+        window (:mod:`fraudwatch.pipeline.event_clock`) is rejected like a malformed one.
+        ``all_or_nothing``: if any record is rejected, none is scored and no state moves.
         """
         arrived = time.time() if received_at is None else received_at
         records = raw if isinstance(raw, pd.DataFrame) else list(raw)
@@ -114,37 +129,84 @@ class ScoringService:
             # a few plain records: column arrays, no frame until the decisions
             transactions, positions = prepared_small.columns, prepared_small.positions
             rejected = prepared_small.rejected
-            times = transactions["event_time"]
-            if len(times) > 1 and not (times[1:] >= times[:-1]).all():
-                order = np.argsort(times, kind="stable")
-                transactions = {name: values[order] for name, values in transactions.items()}
-                positions = positions[order]
-            index = raw_index[positions]
         else:
             prepared = prepare_batch(records, self.key)
             transactions, rejected = prepared.transactions, prepared.rejected
             # its labels, if any, never reach the features: transform_many(labelled=False)
             # ignores them (tests hold scores equal without them)
-            times = transactions["event_time"].to_numpy()
-            if len(times) > 1 and not (times[1:] >= times[:-1]).all():
-                transactions = transactions.iloc[np.argsort(times, kind="stable")]
-            index = transactions.index
-            positions = raw_index.get_indexer(index)
-        if isinstance(arrived, np.ndarray):  # one arrival time per raw record, by position
-            arrived = arrived[positions]
-        with self._lock:
+            positions = raw_index.get_indexer(transactions.index)
+        if all_or_nothing and rejected:
+            return self._nothing_scored(rejected)
+        with self._lock:  # judging moves the stream clock: in arrival order, like features
+            clock = self._stream_clock()
+            verdict = judge(event_ms(transactions["event_time"]), *clock, self.clock_policy)
+            if verdict.errors:
+                rejected = sorted(
+                    [*rejected, *late_or_early(records, positions, verdict.errors)],
+                    key=lambda rejection: rejection.position,
+                )
+                if all_or_nothing:
+                    return self._nothing_scored(rejected)
+                transactions, positions = _kept(transactions, positions, verdict.accepted)
+            transactions, positions = _in_time_order(transactions, positions)
             if self.shared is None:
                 features = self.engine.transform_many(transactions)
             else:
                 features = self.shared.transform_many(self.engine, transactions)
-            self.scored += len(index)
-        features.index = index  # each row's label in the input (its position for a list)
+                self.shared.write_clock(verdict.clock_ms, moved_back=_moved_back(clock, verdict))
+            self.engine.set_stream_clock(verdict.clock_ms, verdict.run)
+            self.scored += len(positions)
+        # each row's label in the input (its position for a list)
+        features.index = raw_index[positions]
+        if isinstance(arrived, np.ndarray):  # one arrival time per raw record, by position
+            arrived = arrived[positions]
         scores = self.scorer.score(features)
         decisions = make_decisions(
             transactions, scores, model_version=self.model_version, threshold=self.threshold,
             received_at=arrived, source=source,
         )  # fmt: skip
         return ScoredBatch(decisions, rejected, features if keep_features else None)
+
+    def _stream_clock(self) -> tuple[int | None, list[int]]:
+        """The stream clock and its pending run; with Redis, the clock all processes share."""
+        clock = self.engine.stream_clock_ms
+        if self.shared is not None:
+            shared = self.shared.read_clock()
+            clock = clock if shared is None else shared
+        return clock, self.engine.clock_run
+
+    @staticmethod
+    def _nothing_scored(rejected: list[Rejection]) -> ScoredBatch:
+        """The answer to an all-or-nothing batch with rejections: no decision at all."""
+        return ScoredBatch(pd.DataFrame({name: [] for name in DECISION_COLUMNS}), rejected)
+
+
+def _moved_back(clock: tuple[int | None, list[int]], verdict: ClockVerdict) -> bool:
+    """Whether the verdict set the clock earlier than it was (a re-anchor to the past)."""
+    before = clock[0]
+    return before is not None and verdict.clock_ms is not None and verdict.clock_ms < before
+
+
+def _kept(
+    transactions: pd.DataFrame | dict[str, np.ndarray], positions: np.ndarray, keep: np.ndarray
+) -> tuple[pd.DataFrame | dict[str, np.ndarray], np.ndarray]:
+    """The accepted rows only (a boolean mask in input order)."""
+    if isinstance(transactions, pd.DataFrame):
+        return transactions[keep], positions[keep]
+    return {name: values[keep] for name, values in transactions.items()}, positions[keep]
+
+
+def _in_time_order(
+    transactions: pd.DataFrame | dict[str, np.ndarray], positions: np.ndarray
+) -> tuple[pd.DataFrame | dict[str, np.ndarray], np.ndarray]:
+    """Rows sorted by event time (stable), as features require; as they are when sorted."""
+    times = np.asarray(event_ms(transactions["event_time"]))
+    if len(times) < 2 or (times[1:] >= times[:-1]).all():
+        return transactions, positions
+    order = np.argsort(times, kind="stable")
+    if isinstance(transactions, pd.DataFrame):
+        return transactions.iloc[order], positions[order]
+    return {name: values[order] for name, values in transactions.items()}, positions[order]
 
 
 def _small_records(
