@@ -97,6 +97,12 @@ class Settings(BaseSettings):
         description="Key the Airflow DAG sends in `X-API-Key` to `FRAUDWATCH_API_URL` (one of "
         "the API's `FRAUDWATCH_API_KEYS`).",
     )
+    chargeback_delay_days: float = Field(
+        3.0,
+        ge=0,
+        description="Demo: days of event time after which a simulated fraud comes back as a "
+        "chargeback label.",
+    )
     require_services: bool = Field(
         False,
         description="Tests only: a test whose service (PostgreSQL, Redis, ...) is unreachable "
