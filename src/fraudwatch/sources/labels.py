@@ -140,15 +140,20 @@ def parse_lines(
 ) -> Iterator[LabelReport | RejectedLine]:
     """Reports and rejected lines of a CSV (header first) or JSON-lines text, in order."""
     iterator = iter(lines)
-    first = ""
+    skipped = 0  # blank lines before the first one, so numbers match the file's
     for first in iterator:
         if first.strip():
             break
+        skipped += 1
     else:
         return
     chosen = detect_format(first) if input_format == "auto" else input_format
     rest = _chain(first, iterator)
-    yield from (_parse_jsonl(rest) if chosen == "jsonl" else _parse_csv(rest))
+    parsed = _parse_jsonl(rest) if chosen == "jsonl" else _parse_csv(rest)
+    for item in parsed:
+        if isinstance(item, RejectedLine) and skipped:
+            item = RejectedLine(item.line + skipped, item.reason, item.record)
+        yield item
 
 
 def _chain(first: str, rest: Iterator[str]) -> Iterator[str]:
