@@ -111,6 +111,12 @@ class Settings(BaseSettings):
         "30 days); older, the record is a dead letter (API: 422). 5 agreeing records in a "
         "row outside the window move the clock to them (a stream back after a pause).",
     )
+    chargeback_delay_days: float = Field(
+        3.0,
+        ge=0,
+        description="Demo: days of event time after which a simulated fraud comes back as a "
+        "chargeback label.",
+    )
     require_services: bool = Field(
         False,
         description="Tests only: a test whose service (PostgreSQL, Redis, ...) is unreachable "

@@ -150,7 +150,7 @@ def test_openapi_documents_every_endpoint_model_and_the_key(client: TestClient) 
     expected = {
         "/v1/score": "post", "/v1/score/batch": "post", "/predict": "post",
         "/thresholds": "get", "/health": "get", "/ready": "get", "/model": "get",
-        "/metrics": "get",
+        "/metrics": "get", "/v1/labels": "post",
     }  # fmt: skip
     assert set(paths) == set(expected)
     scheme = document["components"]["securitySchemes"]["ApiKey"]

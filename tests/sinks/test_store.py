@@ -176,18 +176,20 @@ def test_dead_letters_keep_reason_and_masked_record(store: Store) -> None:
 
 
 def test_labels_round_trip_and_several_verdicts_are_kept(store: Store) -> None:
-    store.add_label("tx1", True, "ana", note="customer confirmed")
-    store.add_label("tx1", False, "bob")
-    store.add_label("tx2", False, "ana")
-    rows = _rows(store, "SELECT trans_num, is_fraud, analyst, note FROM labels ORDER BY id")
+    store.write_batch(synthetic_decisions(3))
+    store.add_label("tx00000001", True, "ana", note="customer confirmed")
+    store.add_label("tx00000001", False, "bob")
+    store.add_label("tx00000002", False, "ana")
+    rows = _rows(store, "SELECT trans_num, is_fraud, analyst, note, source FROM labels ORDER BY id")
     assert [tuple(row) for row in rows] == [
-        ("tx1", 1, "ana", "customer confirmed"),
-        ("tx1", 0, "bob", None),
-        ("tx2", 0, "ana", None),
+        ("tx00000001", 1, "ana", "customer confirmed", "analyst"),
+        ("tx00000001", 0, "bob", None, "analyst"),
+        ("tx00000002", 0, "ana", None, "analyst"),
     ]
     newest = _rows(
         store,
-        "SELECT is_fraud FROM labels WHERE trans_num = 'tx1' ORDER BY created_at DESC, id DESC",
+        "SELECT is_fraud FROM labels WHERE trans_num = 'tx00000001' "
+        "ORDER BY created_at DESC, id DESC",
     )
     assert newest[0].is_fraud == 0
 

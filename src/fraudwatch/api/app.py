@@ -25,6 +25,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from fraudwatch import __version__
 from fraudwatch.api import schemas
+from fraudwatch.api.labels import add_label_route
 from fraudwatch.api.metrics import RECEIVED_AT, ApiMetrics, MetricsMiddleware
 from fraudwatch.api.scoring import (
     THRESHOLD_RULES,
@@ -243,6 +244,8 @@ def create_app(
                 "stored_decision": result["decision"],
             },
         }
+
+    add_label_route(app, store, secured, ERRORS)
 
     @app.get(
         "/thresholds", response_model=schemas.ThresholdsResponse, dependencies=secured,

@@ -2,11 +2,11 @@
 
 Every command parses its options, reads settings, and calls library functions; no logic
 lives here that a DAG, the API or the dashboard would need too. Commands are grouped in
-``data`` (simulate, validate), ``model`` (train, score, evaluate) and ``live`` (feed, poll,
-run, serve, demo, db).
+``data`` (simulate, validate), ``labels`` (load fraud labels), ``model`` (train, score,
+evaluate) and ``live`` (feed, poll, run, serve, demo, db).
 """
 
-from fraudwatch.cli import data, live, model  # noqa: F401  (importing registers the commands)
+from fraudwatch.cli import data, labels, live, model  # noqa: F401  (importing registers the commands)
 from fraudwatch.cli.common import app
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
 from types import TracebackType
 from typing import Any, TypeVar
 
@@ -27,7 +28,9 @@ from sqlalchemy.pool import NullPool
 
 from fraudwatch.config import Settings, get_settings
 from fraudwatch.migrations import alembic_config
+from fraudwatch.monitoring import LiveFigures
 from fraudwatch.sinks import bulk, neon, tables
+from fraudwatch.sinks import labels as label_rows
 from fraudwatch.sinks.database import (
     backend_name,
     create_engine,
@@ -37,8 +40,10 @@ from fraudwatch.sinks.database import (
     sqlite_file,
     with_retry,
 )
+from fraudwatch.sinks.labels import LabelCursor, LabelOutcome
 from fraudwatch.sinks.records import DeadLetter, dead_letters, decision_columns
 from fraudwatch.sinks.wal import WalCheckpointer
+from fraudwatch.sources.labels import LabelReport
 
 __all__ = [  # the store's public face; the records and URL helpers are re-exported here
     "DeadLetter",
@@ -248,15 +253,82 @@ class Store:
 
     def add_label(
         self, trans_num: str, is_fraud: bool, analyst: str, note: str | None = None
-    ) -> None:
-        """Record an analyst's verdict on a transaction (the newest verdict wins in queries)."""
-        row = {"trans_num": trans_num, "is_fraud": int(is_fraud), "analyst": analyst, "note": note}
+    ) -> LabelOutcome:
+        """Record an analyst's verdict on a transaction (every verdict is kept).
 
-        def unit() -> None:
+        Reported now (this machine's clock, UTC); see :meth:`add_labels`.
+        """
+        report = LabelReport(
+            trans_num=trans_num,
+            label=int(is_fraud),
+            reported_at=datetime.now(UTC),
+            source="analyst",
+            reported_by=analyst,
+            note=note,
+        )
+        return self.add_labels([report])
+
+    def add_labels(
+        self, reports: Sequence[LabelReport], effective_at: datetime | None = None
+    ) -> LabelOutcome:
+        """Store label reports in one transaction; the same report twice is stored once.
+
+        A report of a stored transaction becomes a label effective from ``effective_at``
+        (default: the newest event time stored); any other waits in ``pending_labels`` until
+        :meth:`apply_pending_labels` finds its transaction.
+        """
+        if not reports:
+            return LabelOutcome(0, 0, 0, 0)
+
+        def unit() -> LabelOutcome:
             with self.engine.begin() as conn:
-                conn.execute(sa.insert(tables.labels), row)
+                return label_rows.add_labels(conn, reports, effective_at)
 
-        self._retry(unit, "add label")
+        return self._retry(unit, "add labels")
+
+    def apply_pending_labels(self, effective_at: datetime | None = None) -> int:
+        """Turn pending labels whose transaction is now stored into labels; returns how many.
+
+        Cheap when nothing is pending (one join on an empty table): the pipeline calls it
+        after its writes. The labels take effect at ``effective_at`` (default: the newest
+        event time stored).
+        """
+
+        def unit() -> int:
+            with self.engine.begin() as conn:
+                return label_rows.apply_pending(conn, effective_at)
+
+        return self._retry(unit, "apply pending labels")
+
+    def labels_for_features(
+        self, after: LabelCursor | None, until: datetime, limit: int = 10_000
+    ) -> tuple[pd.DataFrame, LabelCursor | None]:
+        """Labels merchant risk has not learnt, effective up to ``until``, and the next cursor."""
+
+        def unit() -> tuple[pd.DataFrame, LabelCursor | None]:
+            with self.engine.connect() as conn:
+                return label_rows.labels_for_features(conn, after, until, limit)
+
+        return self._retry(unit, "read labels for features")
+
+    def live_figures(
+        self,
+        window: timedelta,
+        *,
+        label_delay_ms: int,
+        validation_flag_rate: float,
+        clock: datetime | None = None,
+    ) -> LiveFigures | None:
+        """Flag rate, live precision and recall over the last ``window`` of stream time."""
+
+        def unit() -> LiveFigures | None:
+            with self.engine.connect() as conn:
+                return label_rows.live_window_figures(
+                    conn, window, label_delay_ms=label_delay_ms,
+                    validation_flag_rate=validation_flag_rate, clock=clock,
+                )  # fmt: skip
+
+        return self._retry(unit, "compute live figures")
 
     def count(self, table: str) -> int:
         """Rows in one of the store's tables."""

@@ -85,15 +85,48 @@ alerts = sa.Table(
     sa.Column("delivered_at", sa.DateTime(timezone=True), nullable=True),
 )
 
+#: Where a label comes from: the issuer's chargebacks and disputes, or an analyst's verdict.
+LABEL_SOURCES: tuple[str, ...] = ("chargeback", "analyst")
+#: One report: the same report sent twice is one row (``ON CONFLICT DO NOTHING``).
+LABEL_REPORT_KEY: tuple[str, ...] = ("trans_num", "source", "is_fraud", "reported_at", "analyst")
+_SOURCE_CHECK = "source IN ({})".format(", ".join(f"'{name}'" for name in LABEL_SOURCES))
+
+
+def _label_columns() -> list[sa.Column[object]]:
+    """The columns a label report has, applied or pending."""
+    return [
+        sa.Column("id", Id, primary_key=True, autoincrement=True),
+        sa.Column("trans_num", sa.Text(), nullable=False, index=True),
+        sa.Column("is_fraud", sa.SmallInteger(), nullable=False),
+        sa.Column("source", sa.Text(), nullable=False),
+        sa.Column("analyst", sa.Text(), nullable=False),  # who reported it (issuer, analyst)
+        sa.Column("note", sa.Text(), nullable=True),
+        # when the issuer or analyst reported it (their clock, UTC)
+        sa.Column("reported_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=_now()),
+    ]
+
+
+#: Labels of stored transactions, every source kept; the effective label of a transaction
+#: is its newest chargeback if it has one, else its newest analyst verdict.
 labels = sa.Table(
     "labels",
     metadata,
-    sa.Column("id", Id, primary_key=True, autoincrement=True),
-    sa.Column("trans_num", sa.Text(), nullable=False, index=True),
-    sa.Column("is_fraud", sa.SmallInteger(), nullable=False),
-    sa.Column("analyst", sa.Text(), nullable=False),
-    sa.Column("note", sa.Text(), nullable=True),
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=_now()),
+    *_label_columns(),
+    # the stream (event) time from which the label counts for features: naive UTC, like
+    # decisions.event_time; merchant risk learns it for transactions after this time only
+    sa.Column("effective_at", sa.DateTime(), nullable=False),
+    sa.UniqueConstraint(*LABEL_REPORT_KEY, name="uq_labels_report"),
+    sa.CheckConstraint(_SOURCE_CHECK, name="source"),
+)
+
+#: Labels whose transaction is not stored yet; moved to ``labels`` when it arrives.
+pending_labels = sa.Table(
+    "pending_labels",
+    metadata,
+    *_label_columns(),
+    sa.UniqueConstraint(*LABEL_REPORT_KEY, name="uq_pending_labels_report"),
+    sa.CheckConstraint(_SOURCE_CHECK, name="source"),
 )
 
 dead_letter = sa.Table(
