@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import signal
 import threading
-from datetime import datetime
 from typing import Annotated
 
 import typer
@@ -31,7 +30,8 @@ app = typer.Typer(
 )
 console = Console(stderr=True)
 
-DateOption = Annotated[datetime, typer.Option(formats=["%Y-%m-%d"])]
+#: How dates are given on the command line.
+DATE_FORMATS = ["%Y-%m-%d"]
 
 
 def _version(show: bool) -> None:

@@ -43,15 +43,22 @@ def feed(
         str, typer.Option(help="A Kaggle-layout CSV file, or 'simulator'.")
     ] = "simulator",
     host: Annotated[
-        str | None, typer.Option(help="Interface [default: FRAUDWATCH_FEED_HOST].")
+        str | None,
+        typer.Option(show_default="FRAUDWATCH_FEED_HOST", help="Interface to listen on."),
     ] = None,
-    port: Annotated[int | None, typer.Option(help="Port [default: FRAUDWATCH_FEED_PORT].")] = None,
+    port: Annotated[
+        int | None, typer.Option(show_default="FRAUDWATCH_FEED_PORT", help="Port of the feed.")
+    ] = None,
     rate: Annotated[
         float | None,
-        typer.Option(min=0.001, help="Transactions per second [default: FRAUDWATCH_FEED_RATE]."),
+        typer.Option(
+            min=0.001, show_default="FRAUDWATCH_FEED_RATE", help="Transactions per second."
+        ),
     ] = None,
     customers: Annotated[int, typer.Option(min=1, help="Card holders (simulator source).")] = 1000,
-    seed: Annotated[int | None, typer.Option(help="Seed (simulator source).")] = None,
+    seed: Annotated[
+        int | None, typer.Option(show_default="FRAUDWATCH_SEED", help="Seed (simulator source).")
+    ] = None,
 ) -> None:
     """Serve a live transaction feed compatible with the Jedha /current-transactions API.
 
@@ -123,11 +130,16 @@ def poll(
     url: Annotated[
         str | None,
         typer.Option(
-            help="Feed URL: ours, or a Jedha .../current-transactions URL unchanged "
-            "[default: FRAUDWATCH_FEED_URL]."
+            show_default="FRAUDWATCH_FEED_URL",
+            help="Feed URL: ours, or a Jedha .../current-transactions URL unchanged.",
         ),
     ] = None,
-    limit: Annotated[int | None, typer.Option(min=1, help="Stop after this many rows.")] = None,
+    limit: Annotated[
+        int | None,
+        typer.Option(
+            min=1, show_default="no limit: until Ctrl-C", help="Stop after this many rows."
+        ),
+    ] = None,
 ) -> None:
     """Poll a live feed and print each new transaction (card masked) as it arrives."""
     out = Console(soft_wrap=True)
@@ -137,11 +149,17 @@ def poll(
 @app.command()
 def demo(
     duration: Annotated[
-        float | None, typer.Option(help="Stop after this many seconds [default: until Ctrl-C].")
+        float | None,
+        typer.Option(show_default="until Ctrl-C", help="Stop after this many seconds."),
     ] = None,
     rate: Annotated[float, typer.Option(min=0.1, help="Live transactions per second.")] = 20.0,
-    feed_port: Annotated[int | None, typer.Option(help="[default: FRAUDWATCH_FEED_PORT]")] = None,
-    api_port: Annotated[int | None, typer.Option(help="[default: FRAUDWATCH_API_PORT]")] = None,
+    feed_port: Annotated[
+        int | None, typer.Option(show_default="FRAUDWATCH_FEED_PORT", help="Port of the feed.")
+    ] = None,
+    api_port: Annotated[
+        int | None,
+        typer.Option(show_default="FRAUDWATCH_API_PORT", help="Port of the scoring API."),
+    ] = None,
     dashboard_port: Annotated[
         int, typer.Option(help="Port of the dashboard (0: do not start it).")
     ] = 8501,
@@ -189,13 +207,19 @@ def demo(
 @app.command()
 def serve(
     model_dir: Annotated[
-        Path | None, typer.Option(help="Model folder [default: the champion].")
+        Path | None, typer.Option(show_default="the champion", help="Model folder.")
     ] = None,
-    host: Annotated[str | None, typer.Option(help="[default: FRAUDWATCH_API_HOST]")] = None,
-    port: Annotated[int | None, typer.Option(help="[default: FRAUDWATCH_API_PORT]")] = None,
+    host: Annotated[
+        str | None, typer.Option(show_default="FRAUDWATCH_API_HOST", help="Interface to listen on.")
+    ] = None,
+    port: Annotated[
+        int | None, typer.Option(show_default="FRAUDWATCH_API_PORT", help="Port of the API.")
+    ] = None,
     database_url: Annotated[
         str | None,
-        typer.Option(help="Database [default: FRAUDWATCH_DATABASE_URL or SQLite in DATA_DIR]."),
+        typer.Option(
+            show_default="FRAUDWATCH_DATABASE_URL or SQLite in DATA_DIR", help="Database."
+        ),
     ] = None,
 ) -> None:
     """Serve the scoring API (FastAPI): /v1/score, /v1/score/batch, /predict, /health, /ready,
@@ -218,15 +242,17 @@ def run(
         str, typer.Option(help="A Kaggle-layout CSV file, an http(s) feed URL, or 'simulator'.")
     ],
     model_dir: Annotated[
-        Path | None, typer.Option(help="Model folder [default: the champion].")
+        Path | None, typer.Option(show_default="the champion", help="Model folder.")
     ] = None,
     database_url: Annotated[
         str | None,
-        typer.Option(help="Database [default: FRAUDWATCH_DATABASE_URL or SQLite in DATA_DIR]."),
+        typer.Option(
+            show_default="FRAUDWATCH_DATABASE_URL or SQLite in DATA_DIR", help="Database."
+        ),
     ] = None,
     rate: Annotated[
         float | None,
-        typer.Option(min=0.001, help="Replay rate in tx/s [default: as fast as possible]."),
+        typer.Option(min=0.001, show_default="as fast as possible", help="Replay rate in tx/s."),
     ] = None,
     batch_size: Annotated[int, typer.Option(min=1, help="Most records per micro-batch.")] = 1000,
 ) -> None:
@@ -269,7 +295,9 @@ def run(
 def dashboard(
     database_url: Annotated[
         str | None,
-        typer.Option(help="Database [default: FRAUDWATCH_DATABASE_URL or SQLite in DATA_DIR]."),
+        typer.Option(
+            show_default="FRAUDWATCH_DATABASE_URL or SQLite in DATA_DIR", help="Database."
+        ),
     ] = None,
     port: Annotated[int, typer.Option(help="Port of the dashboard.")] = 8501,
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
@@ -294,7 +322,9 @@ app.add_typer(db_app, name="db")
 def db_upgrade(
     database_url: Annotated[
         str | None,
-        typer.Option(help="Database [default: FRAUDWATCH_DATABASE_URL or SQLite in DATA_DIR]."),
+        typer.Option(
+            show_default="FRAUDWATCH_DATABASE_URL or SQLite in DATA_DIR", help="Database."
+        ),
     ] = None,
 ) -> None:
     """Create or migrate the database tables to the newest schema (Alembic)."""

@@ -41,7 +41,8 @@ def train(
         Path, typer.Option(exists=True, dir_okay=False, help="Labelled Kaggle-layout CSV.")
     ],
     model_dir: Annotated[
-        Path | None, typer.Option(help="Folder for the model [default: DATA_DIR/models/VERSION].")
+        Path | None,
+        typer.Option(show_default="DATA_DIR/models/VERSION", help="Folder for the model."),
     ] = None,
     threshold_policy: Annotated[
         str, typer.Option(help="cost (FP/FN costs), alert_budget, or precision (min precision).")
@@ -137,12 +138,15 @@ def score(
     data: Annotated[Path, typer.Option(exists=True, dir_okay=False, help="Transactions to score.")],
     out: Annotated[Path, typer.Option(help="CSV of scores to write.")],
     model_dir: Annotated[
-        Path | None, typer.Option(help="Model folder [default: the champion].")
+        Path | None, typer.Option(show_default="the champion", help="Model folder.")
     ] = None,
     history: Annotated[
         Path | None,
         typer.Option(
-            exists=True, dir_okay=False, help="Earlier transactions: warm card state only."
+            exists=True,
+            dir_okay=False,
+            show_default="none: cards start empty",
+            help="Earlier transactions: warm card state only.",
         ),
     ] = None,
 ) -> None:
@@ -195,7 +199,10 @@ def evaluate(
         Path, typer.Option(exists=True, dir_okay=False, help="The scored file with is_fraud.")
     ],
     report: Annotated[
-        Path | None, typer.Option(help="Folder for report.json and PNG plots.")
+        Path | None,
+        typer.Option(
+            show_default="none: printed only", help="Folder for report.json and PNG plots."
+        ),
     ] = None,
 ) -> None:
     """Evaluate scores against labels: AP, ROC-AUC, P/R/F1, alert-rate recall, CP@100, episodes.
