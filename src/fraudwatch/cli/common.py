@@ -1,10 +1,12 @@
-"""Shared pieces of the command-line front: the Typer app, consoles, progress, the PAN key."""
+"""Shared pieces of the command-line front: the Typer app, consoles, progress, the PAN key,
+and the one-line usage errors for input files."""
 
 from __future__ import annotations
 
 import signal
 import threading
-from typing import Annotated
+from pathlib import Path
+from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
@@ -76,3 +78,49 @@ def stop_on_signals() -> threading.Event:
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
     return stop
+
+
+def usage_error(message: str) -> NoReturn:
+    """End the command with one line on stderr and exit code 2 (click's code for bad usage).
+
+    For input a user can fix at once (a mistyped path): a traceback or a boxed panel would
+    bury the one fact that matters.
+    """
+    typer.echo(f"fraudwatch: error: {message}", err=True)
+    raise typer.Exit(code=2)
+
+
+def _unreadable(path: Path) -> str | None:
+    """Why ``path`` cannot be read as a file, or None when it can."""
+    try:
+        with path.open("rb"):
+            return None
+    except OSError as error:
+        return error.strerror or type(error).__name__
+
+
+def readable_file(param: typer.CallbackParam, value: Path | None) -> Path | None:
+    """Option callback: an input file that is missing or unreadable is a usage error."""
+    if value is not None and (reason := _unreadable(value)):
+        name = (
+            "/".join(param.opts) if param.param_type_name == "option" else str(param.name).upper()
+        )
+        usage_error(f"{name}: cannot read {str(value)!r}: {reason}")
+    return value
+
+
+def readable_source(value: str | None) -> str | None:
+    """``--source`` callback: 'simulator', an http(s) URL, or a file that can be read."""
+    if value is None or value == "simulator" or value.startswith(("http://", "https://")):
+        return value
+    if reason := _unreadable(Path(value)):
+        usage_error(f"--source: cannot read {value!r}: {reason}")
+    return value
+
+
+def model_folder(value: Path | None) -> Path | None:
+    """``--model-dir`` callback (for reading a model): the folder must exist."""
+    if value is not None and not value.is_dir():
+        reason = "not a folder" if value.exists() else "No such file or directory"
+        usage_error(f"--model-dir: cannot read {str(value)!r}: {reason}")
+    return value

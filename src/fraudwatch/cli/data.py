@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from fraudwatch.cli.common import DATE_FORMATS, app, console, progress_bar
+from fraudwatch.cli.common import DATE_FORMATS, app, console, progress_bar, readable_file
 from fraudwatch.config import get_settings
 
 log = logging.getLogger("fraudwatch.cli")
@@ -116,7 +116,9 @@ def simulate(
 
 @app.command()
 def validate(
-    data: Annotated[Path, typer.Argument(help="Kaggle-layout CSV file to check.")],
+    data: Annotated[
+        Path, typer.Argument(callback=readable_file, help="Kaggle-layout CSV file to check.")
+    ],
     rejects: Annotated[
         Path | None,
         typer.Option(

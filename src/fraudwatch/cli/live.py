@@ -11,7 +11,14 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.console import Console
 
-from fraudwatch.cli.common import app, console, pan_key, stop_on_signals
+from fraudwatch.cli.common import (
+    app,
+    console,
+    model_folder,
+    pan_key,
+    readable_source,
+    stop_on_signals,
+)
 from fraudwatch.config import get_settings
 
 if TYPE_CHECKING:
@@ -40,7 +47,8 @@ def _feed_source(source: str, customers: int, seed: int, start: date) -> Iterato
 @app.command()
 def feed(
     source: Annotated[
-        str, typer.Option(help="A Kaggle-layout CSV file, or 'simulator'.")
+        str,
+        typer.Option(callback=readable_source, help="A Kaggle-layout CSV file, or 'simulator'."),
     ] = "simulator",
     host: Annotated[
         str | None,
@@ -207,7 +215,8 @@ def demo(
 @app.command()
 def serve(
     model_dir: Annotated[
-        Path | None, typer.Option(show_default="the champion", help="Model folder.")
+        Path | None,
+        typer.Option(callback=model_folder, show_default="the champion", help="Model folder."),
     ] = None,
     host: Annotated[
         str | None, typer.Option(show_default="FRAUDWATCH_API_HOST", help="Interface to listen on.")
@@ -239,10 +248,15 @@ def serve(
 @app.command()
 def run(
     source: Annotated[
-        str, typer.Option(help="A Kaggle-layout CSV file, an http(s) feed URL, or 'simulator'.")
+        str,
+        typer.Option(
+            callback=readable_source,
+            help="A Kaggle-layout CSV file, an http(s) feed URL, or 'simulator'.",
+        ),
     ],
     model_dir: Annotated[
-        Path | None, typer.Option(show_default="the champion", help="Model folder.")
+        Path | None,
+        typer.Option(callback=model_folder, show_default="the champion", help="Model folder."),
     ] = None,
     database_url: Annotated[
         str | None,
