@@ -125,11 +125,9 @@ def _poll_until_stopped(url: str, stop: threading.Event, limit: int | None, out:
         mode = "cursor API" if client.supports_cursor() else "Jedha /current-transactions"
         out.print(f"polling {url} ({mode}); Ctrl-C stops\n")
         out.print(f"{'card (masked)':>19}  {'token':<10}  {'category':<14} {'amount':>9}  merchant")
-        for batch in client.poll(interval=0.5, stop=stop):
+        for batch in client.poll(interval=0.5, stop=stop, max_rows=limit):
             rows, fraud_rows = _print_transactions(out, batch, key)
             received, frauds = received + rows, frauds + fraud_rows
-            if limit is not None and received >= limit:
-                break
     out.print(f"\nreceived {received:,} transactions, {frauds:,} labelled fraud")
 
 
