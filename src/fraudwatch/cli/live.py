@@ -16,6 +16,7 @@ from fraudwatch.cli.common import (
     console,
     model_folder,
     pan_key,
+    progress_every,
     readable_source,
     stop_on_signals,
 )
@@ -294,8 +295,9 @@ def run(
     store.upgrade()
     store.record_model_version(service.model_version, service.bundle.metadata)
     runner = Runner(
-        service, store, pipeline_input, max_batch=batch_size, state_dir=settings.data_dir / "state"
-    )
+        service, store, pipeline_input, max_batch=batch_size,
+        state_dir=settings.data_dir / "state", log_every=progress_every(),
+    )  # fmt: skip
     summary = runner.run(stop_on_signals())
     store.close()
     if summary.resumed_from is not None:
