@@ -12,10 +12,11 @@ from pathlib import Path
 
 import pytest
 
+import fraudwatch
 from fraudwatch.cli.common import PROGRESS_EVERY_LOG, PROGRESS_EVERY_TERMINAL, progress_every
 from tests.model.conftest import bundle, model_dir, split_files, train_frame  # noqa: F401
 
-ROOT = Path(__file__).parents[1]
+SRC = Path(fraudwatch.__file__).parents[1]  # the fraudwatch under test, for the subprocess
 PROGRESS = re.compile(r"INFO +fraudwatch\.pipeline\.runner: pipeline simulator: read")
 FINISHED = re.compile(r"pipeline simulator finished: .*, ([0-9.]+) s \(")
 
@@ -35,7 +36,7 @@ def test_run_logs_progress_at_most_every_10_s_to_a_file(
     tmp_path: Path,
 ) -> None:
     log_path = tmp_path / "run.log"
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "FRAUDWATCH_LOG_LEVEL": "INFO"}
+    env = {**os.environ, "PYTHONPATH": str(SRC), "FRAUDWATCH_LOG_LEVEL": "INFO"}
     command = [sys.executable, "-m", "fraudwatch", "run", "--source", "simulator",
                "--rate", "20", "--model-dir", str(model_dir)]  # fmt: skip
     with log_path.open("w") as log_file:
