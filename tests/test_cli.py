@@ -121,6 +121,9 @@ def test_validate_clean_file_exits_zero(kaggle_head: Path) -> None:
 def test_feed_rejects_an_unknown_source() -> None:
     result = runner.invoke(app, ["feed", "--source", "nowhere.csv"])
     assert result.exit_code == 2
+    assert "--source: cannot read 'nowhere.csv'" in result.output
+    result = runner.invoke(app, ["feed", "--source", "https://example.invalid/feed"])
+    assert result.exit_code == 2
     assert "neither 'simulator' nor a CSV file" in result.output
 
 

@@ -167,6 +167,7 @@ def live_system(
     api_keys: list[str],
     progress: Progress,
     dashboard_port: int | None = None,
+    log_every: float = 10.0,
 ) -> Iterator[LiveSystem]:
     """Start feed, pipeline, API (and the dashboard on ``dashboard_port``); stop all on exit.
 
@@ -205,6 +206,7 @@ def live_system(
             FeedInput(feed_url, wait=0.2, source_id=state.source_id, speed=speed),
             max_wait=0.02,
             state_dir=state_dir,
+            log_every=log_every,
         )
         config = uvicorn.Config(
             create_app(service, store=store, api_keys=keys),

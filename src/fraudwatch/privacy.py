@@ -26,6 +26,19 @@ _MIN_KEY_BYTES = 16
 #: 8 to 11 digits in a row (the shortest card numbers the contract accepts; unsplit, so that
 #: dates such as ``2020-06-21 10`` are left alone).
 _PAN_IN_TEXT = re.compile(r"(?<!\d)(?:(?:\d[ -]?){11,18}\d|\d{8,11})(?!\d)")
+#: Digit groups (one space or dash between them) that no letter, digit or underscore is
+#: glued to, directly or by a dot or dash: the candidates for a card number in a log line.
+#: A run inside a longer identifier (``fw-20261202T084901-22661234``, a hex trans_num,
+#: ``v1.20261202``) is none.
+_DIGITS_IN_LOG = re.compile(
+    r"(?<![A-Za-z0-9_])(?<![A-Za-z0-9_][.-])"
+    r"[0-9]+(?:[ -][0-9]+)*"
+    r"(?![A-Za-z0-9_])(?![.-][A-Za-z_])(?!\.[0-9])"
+)
+_GROUP = re.compile(r"[0-9]+")
+#: Shortest digit group of a card number written in groups (4-4-4-4, 4-6-5, 4-6-4, ...);
+#: so dates (2020-06-21) and times are never read as one.
+_MIN_GROUP_DIGITS = 3
 
 
 class PanKeyError(ValueError):
@@ -66,8 +79,56 @@ def mask_pan(pan: str) -> str:
 
 
 def redact_pans(text: str) -> str:
-    """Replace anything that looks like a card number in free text by its masked form."""
+    """Replace anything that looks like a card number in free text by its masked form.
+
+    No Luhn check: for raw records and error texts (dead letters, API and feed errors), where
+    a mistyped card number is as sensitive as a valid one. Logs use the narrower
+    :func:`redact_card_numbers`.
+    """
     return _PAN_IN_TEXT.sub(lambda match: mask_pan(match.group(0)), text)
+
+
+def luhn_valid(digits: str) -> bool:
+    """Whether a digit string passes the Luhn check that every issued card number passes."""
+    total = 0
+    for position, char in enumerate(reversed(digits)):
+        value = int(char) * (2 if position % 2 else 1)
+        total += value - 9 if value > 9 else value
+    return total % 10 == 0
+
+
+def _mask_card_groups(match: re.Match[str]) -> str:
+    """Mask, left to right, the longest runs of whole groups that form a Luhn-valid PAN."""
+    text, groups = match.group(0), list(_GROUP.finditer(match.group(0)))
+    pieces, done, first = [], 0, 0
+    while first < len(groups):
+        for last in range(len(groups) - 1, first - 1, -1):
+            span = groups[first : last + 1]
+            digits = "".join(group.group(0) for group in span)
+            if (
+                8 <= len(digits) <= 19
+                and (len(span) == 1 or all(len(g.group(0)) >= _MIN_GROUP_DIGITS for g in span))
+                and luhn_valid(digits)
+            ):
+                start, end = span[0].start(), span[-1].end()
+                pieces += [text[done:start], mask_pan(text[start:end])]
+                done, first = end, last + 1
+                break
+        else:
+            first += 1
+    return "".join([*pieces, text[done:]])
+
+
+def redact_card_numbers(text: str) -> str:
+    """Mask the card numbers in a log line: Luhn-valid runs of 8 to 19 digits, standing alone.
+
+    Narrower than :func:`redact_pans` on purpose: log lines are full of model versions,
+    dates, trans_nums and counts that :func:`redact_pans` would garble, while every issued
+    card number passes the Luhn check. The price: a PAN with a typo (not Luhn-valid) stays
+    readable in a log. Dead letters and error texts, which hold raw records, keep the
+    stricter :func:`redact_pans`.
+    """
+    return _DIGITS_IN_LOG.sub(_mask_card_groups, text)
 
 
 def load_or_create_key(configured: str | None, key_file: Path) -> bytes:
@@ -100,15 +161,20 @@ def load_or_create_key(configured: str | None, key_file: Path) -> bytes:
 
 
 class PanRedactingFilter(logging.Filter):
-    """Logging filter that masks card numbers in every record's final message."""
+    """Logging filter that masks card numbers in every record's final message and traceback.
+
+    It uses :func:`redact_card_numbers` (Luhn-valid, standalone digit runs), so that model
+    versions, dates and trans_nums stay readable in the logs.
+    """
 
     def filter(self, record: logging.LogRecord) -> bool:
         """Rewrite the message with PANs masked; never drops a record."""
         message = record.getMessage()
-        redacted = redact_pans(message)
+        redacted = redact_card_numbers(message)
         if redacted != message:
             record.msg, record.args = redacted, None
         if record.exc_info and record.exc_info[1] is not None:
-            record.exc_text = redact_pans(logging.Formatter().formatException(record.exc_info))
+            trace = logging.Formatter().formatException(record.exc_info)
+            record.exc_text = redact_card_numbers(trace)
             record.exc_info = None
         return True

@@ -115,3 +115,24 @@ def test_batches_beyond_the_limit_are_413(client: TestClient) -> None:
     assert response.json()["message"] == "at most 50 transactions per batch, got 51"
     body["transactions"] = body["transactions"][:50]
     assert client.post("/v1/score/batch", json=body).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("body", "where", "expected"),
+    [
+        ('{"amt": 12.5,\n "category" "misc_net"}', "line 2, column 13 (character 26)", "':'"),
+        ('{"amt": 12.5,}', "line 1, column 14 (character 13)", "property name"),
+        ('{"amt": 12.5', "line 1, column 13 (character 12)", "','"),
+        ("not json", "line 1, column 1 (character 0)", "Expecting value"),
+    ],
+)
+def test_a_malformed_json_body_is_a_400_that_says_where(
+    client: TestClient, body: str, where: str, expected: str
+) -> None:
+    response = client.post("/v1/score", content=body, headers={"Content-Type": "application/json"})
+    assert response.status_code == 400, response.text
+    message = response.json()["message"]
+    assert message.startswith(f"malformed JSON body at {where}: "), message
+    assert expected in message
+    assert response.json()["detail"][0]["type"] == "json_invalid"
+    assert "misc_net" not in response.text  # the body is never echoed

@@ -21,6 +21,7 @@ import numpy as np
 from fastapi import Body, Depends, FastAPI, Request, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from fastapi_offline import FastAPIOffline
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from fraudwatch import __version__
@@ -58,6 +59,11 @@ except `/health` needs the `X-API-Key` header.
 synchronously).
 """
 ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {
+        "model": schemas.ErrorResponse,
+        "description": "Malformed JSON body; the message says where (line, column, character) "
+        "and what was expected.",
+    },
     401: {"model": schemas.ErrorResponse, "description": "Missing or invalid API key."},
     422: {
         "model": schemas.ErrorResponse,
@@ -94,8 +100,38 @@ def _error_response(code: int, items: list[dict[str, Any]], message: str | None 
     return JSONResponse({"message": redact_pans(summary), "detail": detail}, status_code=code)
 
 
+def _where_json_breaks(document: Any, position: int) -> str:
+    """``line 3, column 12 (character 45)`` of ``position`` in the malformed body."""
+    text = document.decode("utf-8", "replace") if isinstance(document, bytes) else document
+    if not isinstance(text, str):
+        return f"character {position}"
+    line = text.count("\n", 0, position) + 1
+    column = position - text.rfind("\n", 0, position)
+    return f"line {line}, column {column} (character {position})"
+
+
+def _malformed_json(error: RequestValidationError) -> Any | None:
+    """A 400 saying where the body stops being JSON and what was expected there, or None.
+
+    FastAPI answers 422 ``[1]: JSON decode error``; the decoder knows more (``Expecting ','
+    delimiter`` at a position). The body itself is never echoed: it may hold a card number.
+    """
+    for item in error.errors():
+        if item.get("type") == "json_invalid":
+            loc = tuple(item.get("loc", ()))
+            position = loc[-1] if loc and isinstance(loc[-1], int) else 0
+            expected = (item.get("ctx") or {}).get("error", "invalid JSON")
+            where = _where_json_breaks(error.body, position)
+            message = f"malformed JSON body at {where}: {expected}"
+            items = [{"loc": ["body", position], "msg": message, "type": "json_invalid"}]
+            return _error_response(status.HTTP_400_BAD_REQUEST, items, message)
+    return None
+
+
 async def _invalid_request(_: Request, error: Exception) -> Any:
     assert isinstance(error, RequestValidationError)
+    if (malformed := _malformed_json(error)) is not None:
+        return malformed
     items = [  # never echo the input back: it may hold a card number
         {"loc": item.get("loc", ()), "msg": item.get("msg", "invalid"), "type": item.get("type")}
         for item in error.errors()
@@ -154,7 +190,7 @@ def create_app(
         if writer is not None:
             writer.close()
 
-    app = FastAPI(
+    app = FastAPIOffline(  # /docs and /redoc from assets shipped in the package: no CDN
         title="fraudwatch scoring API",
         version=__version__,
         description=DESCRIPTION,

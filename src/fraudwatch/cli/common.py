@@ -1,11 +1,13 @@
-"""Shared pieces of the command-line front: the Typer app, consoles, progress, the PAN key."""
+"""Shared pieces of the command-line front: the Typer app, consoles, progress, the PAN key,
+and the one-line usage errors for input files."""
 
 from __future__ import annotations
 
 import signal
+import sys
 import threading
-from datetime import datetime
-from typing import Annotated
+from pathlib import Path
+from typing import Annotated, NoReturn, TextIO
 
 import typer
 from rich.console import Console
@@ -31,7 +33,8 @@ app = typer.Typer(
 )
 console = Console(stderr=True)
 
-DateOption = Annotated[datetime, typer.Option(formats=["%Y-%m-%d"])]
+#: How dates are given on the command line.
+DATE_FORMATS = ["%Y-%m-%d"]
 
 
 def _version(show: bool) -> None:
@@ -61,6 +64,22 @@ def progress_bar() -> Progress:
     )
 
 
+#: Seconds between progress lines on a terminal (someone watches) and in a log file or pipe
+#: (someone reads it later: a line every 5 s was about 45 lines a minute with the demo).
+PROGRESS_EVERY_TERMINAL = 5.0
+PROGRESS_EVERY_LOG = 10.0
+
+
+def progress_every(stream: TextIO | None = None) -> float:
+    """Seconds between progress lines written to ``stream`` (default: stderr, the log)."""
+    target = sys.stderr if stream is None else stream
+    try:
+        terminal = target.isatty()
+    except ValueError:  # a closed stream
+        terminal = False
+    return PROGRESS_EVERY_TERMINAL if terminal else PROGRESS_EVERY_LOG
+
+
 def pan_key() -> bytes:
     """The PAN key from the settings (generated into the data folder on first use)."""
     from fraudwatch.privacy import load_or_create_key
@@ -76,3 +95,49 @@ def stop_on_signals() -> threading.Event:
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
     return stop
+
+
+def usage_error(message: str) -> NoReturn:
+    """End the command with one line on stderr and exit code 2 (click's code for bad usage).
+
+    For input a user can fix at once (a mistyped path): a traceback or a boxed panel would
+    bury the one fact that matters.
+    """
+    typer.echo(f"fraudwatch: error: {message}", err=True)
+    raise typer.Exit(code=2)
+
+
+def _unreadable(path: Path) -> str | None:
+    """Why ``path`` cannot be read as a file, or None when it can."""
+    try:
+        with path.open("rb"):
+            return None
+    except OSError as error:
+        return error.strerror or type(error).__name__
+
+
+def readable_file(param: typer.CallbackParam, value: Path | None) -> Path | None:
+    """Option callback: an input file that is missing or unreadable is a usage error."""
+    if value is not None and (reason := _unreadable(value)):
+        name = (
+            "/".join(param.opts) if param.param_type_name == "option" else str(param.name).upper()
+        )
+        usage_error(f"{name}: cannot read {str(value)!r}: {reason}")
+    return value
+
+
+def readable_source(value: str | None) -> str | None:
+    """``--source`` callback: 'simulator', an http(s) URL, or a file that can be read."""
+    if value is None or value == "simulator" or value.startswith(("http://", "https://")):
+        return value
+    if reason := _unreadable(Path(value)):
+        usage_error(f"--source: cannot read {value!r}: {reason}")
+    return value
+
+
+def model_folder(value: Path | None) -> Path | None:
+    """``--model-dir`` callback (for reading a model): the folder must exist."""
+    if value is not None and not value.is_dir():
+        reason = "not a folder" if value.exists() else "No such file or directory"
+        usage_error(f"--model-dir: cannot read {str(value)!r}: {reason}")
+    return value

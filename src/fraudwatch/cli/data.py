@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from fraudwatch.cli.common import DateOption, app, console, progress_bar
+from fraudwatch.cli.common import DATE_FORMATS, app, console, progress_bar, readable_file
 from fraudwatch.config import get_settings
 
 log = logging.getLogger("fraudwatch.cli")
@@ -23,18 +23,28 @@ log = logging.getLogger("fraudwatch.cli")
 def simulate(
     out: Annotated[Path, typer.Option(help="CSV file to write (Kaggle layout).")],
     customers: Annotated[int, typer.Option(min=1, help="Number of simulated card holders.")] = 1000,
-    start: DateOption = datetime(2019, 1, 1),
-    end: DateOption = datetime(2021, 1, 1),
+    start: Annotated[
+        datetime,
+        typer.Option(formats=DATE_FORMATS, show_default="2019-01-01", help="First simulated day."),
+    ] = datetime(2019, 1, 1),
+    end: Annotated[
+        datetime,
+        typer.Option(
+            formats=DATE_FORMATS, show_default="2021-01-01", help="Day after the last one."
+        ),
+    ] = datetime(2021, 1, 1),
     seed: Annotated[
-        int | None, typer.Option(help="Random seed [default: FRAUDWATCH_SEED].")
+        int | None, typer.Option(show_default="FRAUDWATCH_SEED", help="Random seed.")
     ] = None,
     fraud_rate: Annotated[
-        float | None, typer.Option(help="Share of fraud rows [default: FRAUDWATCH_FRAUD_RATE].")
+        float | None,
+        typer.Option(show_default="FRAUDWATCH_FRAUD_RATE", help="Share of fraud rows."),
     ] = None,
     split_at: Annotated[
         datetime | None,
         typer.Option(
-            formats=["%Y-%m-%d"],
+            formats=DATE_FORMATS,
+            show_default="one file, OUT",
             help="Write OUT_train.csv (before this date) and OUT_test.csv (from it).",
         ),
     ] = None,
@@ -42,7 +52,8 @@ def simulate(
         str | None,
         typer.Option(
             help="Comma-separated fraud scenarios to simulate, in their default proportions "
-            "(e.g. night_burst for the Kaggle pattern alone) [default: all four].",
+            "(e.g. night_burst for the Kaggle pattern alone).",
+            show_default="all four",
         ),
     ] = None,
 ) -> None:
@@ -105,10 +116,15 @@ def simulate(
 
 @app.command()
 def validate(
-    data: Annotated[Path, typer.Argument(help="Kaggle-layout CSV file to check.")],
+    data: Annotated[
+        Path, typer.Argument(callback=readable_file, help="Kaggle-layout CSV file to check.")
+    ],
     rejects: Annotated[
         Path | None,
-        typer.Option(help="Write rejected records (card masked) with reasons to this JSONL file."),
+        typer.Option(
+            show_default="not written",
+            help="Write rejected records (card masked) with reasons to this JSONL file.",
+        ),
     ] = None,
 ) -> None:
     """Check a transaction file against the contract; report every rejected record's reasons."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 from datetime import date
@@ -11,7 +12,15 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.console import Console
 
-from fraudwatch.cli.common import app, console, pan_key, stop_on_signals
+from fraudwatch.cli.common import (
+    app,
+    console,
+    model_folder,
+    pan_key,
+    progress_every,
+    readable_source,
+    stop_on_signals,
+)
 from fraudwatch.config import get_settings
 
 if TYPE_CHECKING:
@@ -40,27 +49,35 @@ def _feed_source(source: str, customers: int, seed: int, start: date) -> Iterato
 @app.command()
 def feed(
     source: Annotated[
-        str, typer.Option(help="A Kaggle-layout CSV file, or 'simulator'.")
+        str,
+        typer.Option(callback=readable_source, help="A Kaggle-layout CSV file, or 'simulator'."),
     ] = "simulator",
     host: Annotated[
-        str | None, typer.Option(help="Interface [default: FRAUDWATCH_FEED_HOST].")
+        str | None,
+        typer.Option(show_default="FRAUDWATCH_FEED_HOST", help="Interface to listen on."),
     ] = None,
-    port: Annotated[int | None, typer.Option(help="Port [default: FRAUDWATCH_FEED_PORT].")] = None,
+    port: Annotated[
+        int | None, typer.Option(show_default="FRAUDWATCH_FEED_PORT", help="Port of the feed.")
+    ] = None,
     rate: Annotated[
         float | None,
-        typer.Option(min=0.001, help="Transactions per second [default: FRAUDWATCH_FEED_RATE]."),
+        typer.Option(
+            min=0.001, show_default="FRAUDWATCH_FEED_RATE", help="Transactions per second."
+        ),
     ] = None,
     speed: Annotated[
         float | None,
         typer.Option(
             min=0.001,
+            show_default="off: the wall clock at --rate, as Jedha",
             help="Run on the source's own clock (trans_date_trans_time), SPEED times real "
-            "time, stamping current_time with each row's own time [default: off: the wall "
-            "clock at --rate, stamped with wall time, as Jedha does].",
+            "time, stamping current_time with each row's own time.",
         ),
     ] = None,
     customers: Annotated[int, typer.Option(min=1, help="Card holders (simulator source).")] = 1000,
-    seed: Annotated[int | None, typer.Option(help="Seed (simulator source).")] = None,
+    seed: Annotated[
+        int | None, typer.Option(show_default="FRAUDWATCH_SEED", help="Seed (simulator source).")
+    ] = None,
 ) -> None:
     """Serve a live transaction feed compatible with the Jedha /current-transactions API.
 
@@ -120,11 +137,9 @@ def _poll_until_stopped(url: str, stop: threading.Event, limit: int | None, out:
         mode = "cursor API" if client.supports_cursor() else "Jedha /current-transactions"
         out.print(f"polling {url} ({mode}); Ctrl-C stops\n")
         out.print(f"{'card (masked)':>19}  {'token':<10}  {'category':<14} {'amount':>9}  merchant")
-        for batch in client.poll(interval=0.5, stop=stop):
+        for batch in client.poll(interval=0.5, stop=stop, max_rows=limit):
             rows, fraud_rows = _print_transactions(out, batch, key)
             received, frauds = received + rows, frauds + fraud_rows
-            if limit is not None and received >= limit:
-                break
     out.print(f"\nreceived {received:,} transactions, {frauds:,} labelled fraud")
 
 
@@ -133,11 +148,16 @@ def poll(
     url: Annotated[
         str | None,
         typer.Option(
-            help="Feed URL: ours, or a Jedha .../current-transactions URL unchanged "
-            "[default: FRAUDWATCH_FEED_URL]."
+            show_default="FRAUDWATCH_FEED_URL",
+            help="Feed URL: ours, or a Jedha .../current-transactions URL unchanged.",
         ),
     ] = None,
-    limit: Annotated[int | None, typer.Option(min=1, help="Stop after this many rows.")] = None,
+    limit: Annotated[
+        int | None,
+        typer.Option(
+            min=1, show_default="no limit: until Ctrl-C", help="Stop after this many rows."
+        ),
+    ] = None,
 ) -> None:
     """Poll a live feed and print each new transaction (card masked) as it arrives."""
     out = Console(soft_wrap=True)
@@ -147,7 +167,8 @@ def poll(
 @app.command()
 def demo(
     duration: Annotated[
-        float | None, typer.Option(help="Stop after this many seconds [default: until Ctrl-C].")
+        float | None,
+        typer.Option(show_default="until Ctrl-C", help="Stop after this many seconds."),
     ] = None,
     speed: Annotated[
         float,
@@ -158,8 +179,13 @@ def demo(
             "training data's at any speed.",
         ),
     ] = 600.0,
-    feed_port: Annotated[int | None, typer.Option(help="[default: FRAUDWATCH_FEED_PORT]")] = None,
-    api_port: Annotated[int | None, typer.Option(help="[default: FRAUDWATCH_API_PORT]")] = None,
+    feed_port: Annotated[
+        int | None, typer.Option(show_default="FRAUDWATCH_FEED_PORT", help="Port of the feed.")
+    ] = None,
+    api_port: Annotated[
+        int | None,
+        typer.Option(show_default="FRAUDWATCH_API_PORT", help="Port of the scoring API."),
+    ] = None,
     dashboard_port: Annotated[
         int, typer.Option(help="Port of the dashboard (0: do not start it).")
     ] = 8501,
@@ -187,6 +213,7 @@ def demo(
         feed_port=settings.feed_port if feed_port is None else feed_port,
         api_host=settings.api_host, api_port=settings.api_port if api_port is None else api_port,
         speed=speed, database_url=url, api_keys=configured_api_keys(settings),
+        log_every=progress_every(),
         progress=lambda message: out.print(f"  {message}"), dashboard_port=dashboard_port or None,
     ) as system:  # fmt: skip
         out.print(f"[bold green]Live feed  [/] {system.feed_url}/current-transactions")
@@ -201,7 +228,7 @@ def demo(
         out.print("Pipeline: feed → validate → tokenize → features → LightGBM → decide → store. "
                   "Ctrl-C stops.\n")  # fmt: skip
         deadline = None if duration is None else time.monotonic() + duration
-        while not stop.wait(2.0 if out.is_terminal else 10.0):
+        while not stop.wait(progress_every(sys.stdout)):
             summary = system.summary
             out.print(f"  scored {summary.scored:,}  flagged {summary.flagged:,}  "
                       f"rejected {summary.rejected:,}")  # fmt: skip
@@ -216,13 +243,20 @@ def demo(
 @app.command()
 def serve(
     model_dir: Annotated[
-        Path | None, typer.Option(help="Model folder [default: the champion].")
+        Path | None,
+        typer.Option(callback=model_folder, show_default="the champion", help="Model folder."),
     ] = None,
-    host: Annotated[str | None, typer.Option(help="[default: FRAUDWATCH_API_HOST]")] = None,
-    port: Annotated[int | None, typer.Option(help="[default: FRAUDWATCH_API_PORT]")] = None,
+    host: Annotated[
+        str | None, typer.Option(show_default="FRAUDWATCH_API_HOST", help="Interface to listen on.")
+    ] = None,
+    port: Annotated[
+        int | None, typer.Option(show_default="FRAUDWATCH_API_PORT", help="Port of the API.")
+    ] = None,
     database_url: Annotated[
         str | None,
-        typer.Option(help="Database [default: FRAUDWATCH_DATABASE_URL or SQLite in DATA_DIR]."),
+        typer.Option(
+            show_default="FRAUDWATCH_DATABASE_URL or SQLite in DATA_DIR", help="Database."
+        ),
     ] = None,
 ) -> None:
     """Serve the scoring API (FastAPI): /v1/score, /v1/score/batch, /predict, /health, /ready,
@@ -242,18 +276,25 @@ def serve(
 @app.command()
 def run(
     source: Annotated[
-        str, typer.Option(help="A Kaggle-layout CSV file, an http(s) feed URL, or 'simulator'.")
+        str,
+        typer.Option(
+            callback=readable_source,
+            help="A Kaggle-layout CSV file, an http(s) feed URL, or 'simulator'.",
+        ),
     ],
     model_dir: Annotated[
-        Path | None, typer.Option(help="Model folder [default: the champion].")
+        Path | None,
+        typer.Option(callback=model_folder, show_default="the champion", help="Model folder."),
     ] = None,
     database_url: Annotated[
         str | None,
-        typer.Option(help="Database [default: FRAUDWATCH_DATABASE_URL or SQLite in DATA_DIR]."),
+        typer.Option(
+            show_default="FRAUDWATCH_DATABASE_URL or SQLite in DATA_DIR", help="Database."
+        ),
     ] = None,
     rate: Annotated[
         float | None,
-        typer.Option(min=0.001, help="Replay rate in tx/s [default: as fast as possible]."),
+        typer.Option(min=0.001, show_default="as fast as possible", help="Replay rate in tx/s."),
     ] = None,
     batch_size: Annotated[int, typer.Option(min=1, help="Most records per micro-batch.")] = 1000,
 ) -> None:
@@ -283,8 +324,9 @@ def run(
     store.upgrade()
     store.record_model_version(service.model_version, service.bundle.metadata)
     runner = Runner(
-        service, store, pipeline_input, max_batch=batch_size, state_dir=settings.data_dir / "state"
-    )
+        service, store, pipeline_input, max_batch=batch_size,
+        state_dir=settings.data_dir / "state", log_every=progress_every(),
+    )  # fmt: skip
     summary = runner.run(stop_on_signals())
     store.close()
     if summary.resumed_from is not None:
@@ -296,7 +338,9 @@ def run(
 def dashboard(
     database_url: Annotated[
         str | None,
-        typer.Option(help="Database [default: FRAUDWATCH_DATABASE_URL or SQLite in DATA_DIR]."),
+        typer.Option(
+            show_default="FRAUDWATCH_DATABASE_URL or SQLite in DATA_DIR", help="Database."
+        ),
     ] = None,
     port: Annotated[int, typer.Option(help="Port of the dashboard.")] = 8501,
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
@@ -321,7 +365,9 @@ app.add_typer(db_app, name="db")
 def db_upgrade(
     database_url: Annotated[
         str | None,
-        typer.Option(help="Database [default: FRAUDWATCH_DATABASE_URL or SQLite in DATA_DIR]."),
+        typer.Option(
+            show_default="FRAUDWATCH_DATABASE_URL or SQLite in DATA_DIR", help="Database."
+        ),
     ] = None,
 ) -> None:
     """Create or migrate the database tables to the newest schema (Alembic)."""

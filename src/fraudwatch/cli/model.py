@@ -10,7 +10,14 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
-from fraudwatch.cli.common import app, console, pan_key, progress_bar
+from fraudwatch.cli.common import (
+    app,
+    console,
+    model_folder,
+    pan_key,
+    progress_bar,
+    readable_file,
+)
 from fraudwatch.config import get_settings
 
 if TYPE_CHECKING:
@@ -37,11 +44,10 @@ def _read_prepared_with_progress(path: Path, label: str) -> tuple[pd.DataFrame, 
 
 @app.command()
 def train(
-    data: Annotated[
-        Path, typer.Option(exists=True, dir_okay=False, help="Labelled Kaggle-layout CSV.")
-    ],
+    data: Annotated[Path, typer.Option(callback=readable_file, help="Labelled Kaggle-layout CSV.")],
     model_dir: Annotated[
-        Path | None, typer.Option(help="Folder for the model [default: DATA_DIR/models/VERSION].")
+        Path | None,
+        typer.Option(show_default="DATA_DIR/models/VERSION", help="Folder for the model."),
     ] = None,
     threshold_policy: Annotated[
         str, typer.Option(help="cost (FP/FN costs), alert_budget, or precision (min precision).")
@@ -134,15 +140,18 @@ def train(
 
 @app.command()
 def score(
-    data: Annotated[Path, typer.Option(exists=True, dir_okay=False, help="Transactions to score.")],
+    data: Annotated[Path, typer.Option(callback=readable_file, help="Transactions to score.")],
     out: Annotated[Path, typer.Option(help="CSV of scores to write.")],
     model_dir: Annotated[
-        Path | None, typer.Option(help="Model folder [default: the champion].")
+        Path | None,
+        typer.Option(callback=model_folder, show_default="the champion", help="Model folder."),
     ] = None,
     history: Annotated[
         Path | None,
         typer.Option(
-            exists=True, dir_okay=False, help="Earlier transactions: warm card state only."
+            callback=readable_file,
+            show_default="none: cards start empty",
+            help="Earlier transactions: warm card state only.",
         ),
     ] = None,
 ) -> None:
@@ -189,13 +198,16 @@ def score(
 @app.command()
 def evaluate(
     scores: Annotated[
-        Path, typer.Option(exists=True, dir_okay=False, help="Output of `fraudwatch score`.")
+        Path, typer.Option(callback=readable_file, help="Output of `fraudwatch score`.")
     ],
     labels: Annotated[
-        Path, typer.Option(exists=True, dir_okay=False, help="The scored file with is_fraud.")
+        Path, typer.Option(callback=readable_file, help="The scored file with is_fraud.")
     ],
     report: Annotated[
-        Path | None, typer.Option(help="Folder for report.json and PNG plots.")
+        Path | None,
+        typer.Option(
+            show_default="none: printed only", help="Folder for report.json and PNG plots."
+        ),
     ] = None,
 ) -> None:
     """Evaluate scores against labels: AP, ROC-AUC, P/R/F1, alert-rate recall, CP@100, episodes.

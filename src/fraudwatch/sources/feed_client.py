@@ -249,27 +249,42 @@ class FeedClient:
         stop: threading.Event | None = None,
         *,
         cursor: int | None = None,
+        max_rows: int | None = None,
     ) -> Iterator[pd.DataFrame]:
         """Yield each batch of new transactions until the feed ends or ``stop`` is set.
 
         With the cursor API, ``interval`` is the long-poll wait and nothing is lost or
         repeated (resume from ``cursor``, default :attr:`last_cursor`); with a Jedha-style
         URL the newest transaction is fetched every ``interval`` s and repeats are dropped.
+        ``max_rows`` ends the poll after that many rows on either URL (the cursor API is
+        asked for no more, so :attr:`last_cursor` stays right after the last row yielded).
         """
         if interval <= 0:
             raise ValueError(f"interval must be > 0 s, got {interval}")
+        if max_rows is not None and max_rows < 1:
+            raise ValueError(f"max_rows must be >= 1, got {max_rows}")
         if self.supports_cursor():
-            yield from self._poll_cursor(interval, limit, stop, cursor)
+            batches = self._poll_cursor(interval, limit, stop, cursor, max_rows)
         else:
-            yield from self._poll_current(interval, stop)
+            batches = self._poll_current(interval, stop)
+        remaining = max_rows
+        for batch in batches:
+            yield batch if remaining is None else batch.iloc[:remaining]
+            if remaining is not None and (remaining := remaining - len(batch)) <= 0:
+                return
 
     def _poll_cursor(
-        self, interval: float, limit: int, stop: threading.Event | None, cursor: int | None
+        self,
+        interval: float,
+        limit: int,
+        stop: threading.Event | None,
+        cursor: int | None,
+        most: int | None,
     ) -> Iterator[pd.DataFrame]:
-        position = self.last_cursor if cursor is None else cursor
+        position, remaining = (self.last_cursor if cursor is None else cursor), most
         while stop is None or not stop.is_set():
             try:
-                page = self._page(position, limit, interval, stop)
+                page = self._page(position, min(limit, remaining or limit), interval, stop)
             except _StopRequestedError:
                 return
             if page.missed:
@@ -280,6 +295,8 @@ class FeedClient:
                 )
             position = page.cursor
             if len(page.records):
+                if remaining is not None:
+                    remaining -= len(page.records)
                 yield page.records
             if page.exhausted:
                 log.info("feed %s is exhausted at cursor %d", self.url, position)

@@ -24,6 +24,7 @@ from typing import Annotated, Any
 import pandas as pd
 import uvicorn
 from fastapi import FastAPI, HTTPException, Query, Response
+from fastapi_offline import FastAPIOffline
 
 from fraudwatch.schema import FEED_COLUMNS
 from fraudwatch.sources.feed_publisher import CursorAheadError, FeedPublisher
@@ -47,7 +48,7 @@ _COLUMNS_JSON = json.dumps(list(FEED_COLUMNS), separators=(",", ":"))
 
 def create_app(publisher: FeedPublisher, *, first_wait: float = DEFAULT_FIRST_WAIT) -> FastAPI:
     """The feed's HTTP face: the Jedha endpoint, the lossless cursor endpoint, and health."""
-    app = FastAPI(
+    app = FastAPIOffline(  # /docs and /redoc from assets shipped in the package: no CDN
         title="fraudwatch feed",
         summary="Jedha-compatible live credit-card transaction feed with a cursor API.",
     )
