@@ -53,7 +53,10 @@ def test_overview_kpis_equal_independent_sql(seeded: SeededStore) -> None:
     assert shown["Model version"] == MODEL_VERSION
     newest = seeded.seeded.decisions["event_time"].max()
     assert shown["Last transaction"] == newest.strftime("%Y-%m-%d %H:%M:%S")
-    for label, quantile in (("Median latency", 0.5), ("p99 latency", 0.99)):
+    for label, quantile in (
+        ("Decision latency, median", 0.5),
+        ("Decision latency, p99", 0.99),
+    ):
         nearest_rank = seeded.scalar(  # the smallest value with a share q at or below it
             "SELECT latency_ms FROM decisions ORDER BY latency_ms LIMIT 1 OFFSET :k",
             k=math.ceil(quantile * scored) - 1,
