@@ -154,8 +154,9 @@ def test_alert_queue_label_click_writes_the_labels_table(seeded: SeededStore) ->
     ]
     assert rows[0][3] is not None
     assert "Saved" in shown_text(app)
-    app.run()  # the labelled alert leaves the queue of unlabelled alerts
+    # the labelled alert has left the queue of unlabelled alerts on the very same redraw
     assert target not in app.dataframe[0].value["trans_num"].tolist()
+    assert f"of {len(open_alerts) - 1:,}" in shown_text(app)
     app.button(key="label_legit").click().run()
     other = seeded.rows("SELECT count(*) FROM labels WHERE analyst = 'carol'")
     assert other[0][0] == 2
