@@ -41,7 +41,7 @@ def test_relative_ranges_count_back_from_the_stream_clock(
     assert 0 < recent.sum() < len(frame)
     assert metrics(app)["Transactions scored"] == f"{int(recent.sum()):,}"
     text = shown_text(app)
-    assert f"stream clock {newest} utc" in text.lower()
+    assert f"Stream clock {newest} UTC" in text
     assert "newest minute is still filling" in text
 
 

@@ -106,7 +106,8 @@ def _freshness_line(clock: queries.StreamClock) -> None:
     """The stream clock (what "last hour" counts back from) and how long ago data arrived."""
     written = clock.last_write
     silence = None if written is None else datetime.now(UTC) - written
-    text = f"{clock.describe().capitalize()}; relative time ranges count back from it"
+    described = clock.describe()
+    text = f"{described[0].upper()}{described[1:]}; relative time ranges count back from it"
     if silence is not None:
         text += f" · last data written {formats.duration(silence)} ago"
     st.caption(text)
