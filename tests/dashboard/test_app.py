@@ -53,7 +53,10 @@ def test_overview_kpis_equal_independent_sql(seeded: SeededStore) -> None:
     assert shown["Model version"] == MODEL_VERSION
     newest = seeded.seeded.decisions["event_time"].max()
     assert shown["Last transaction"] == newest.strftime("%Y-%m-%d %H:%M:%S")
-    for label, quantile in (("Median latency", 0.5), ("p99 latency", 0.99)):
+    for label, quantile in (
+        ("Decision latency, median", 0.5),
+        ("Decision latency, p99", 0.99),
+    ):
         nearest_rank = seeded.scalar(  # the smallest value with a share q at or below it
             "SELECT latency_ms FROM decisions ORDER BY latency_ms LIMIT 1 OFFSET :k",
             k=math.ceil(quantile * scored) - 1,
@@ -151,8 +154,9 @@ def test_alert_queue_label_click_writes_the_labels_table(seeded: SeededStore) ->
     ]
     assert rows[0][3] is not None
     assert "Saved" in shown_text(app)
-    app.run()  # the labelled alert leaves the queue of unlabelled alerts
+    # the labelled alert has left the queue of unlabelled alerts on the very same redraw
     assert target not in app.dataframe[0].value["trans_num"].tolist()
+    assert f"of {len(open_alerts) - 1:,}" in shown_text(app)
     app.button(key="label_legit").click().run()
     other = seeded.rows("SELECT count(*) FROM labels WHERE analyst = 'carol'")
     assert other[0][0] == 2

@@ -21,6 +21,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pandas as pd
@@ -76,12 +77,14 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-@pytest.fixture
-def dashboard(tmp_path: Path) -> Iterator[tuple[str, Seeded, str]]:
-    """``fraudwatch dashboard`` on a free port over a seeded SQLite file.
+@pytest.fixture(scope="module")
+def dashboard(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Seeded, str]]:
+    """``fraudwatch dashboard`` on a free port over a seeded SQLite file (one per module:
+    starting Streamlit costs seconds).
 
     Yields the dashboard's base URL, what was seeded, and the database URL.
     """
+    tmp_path = tmp_path_factory.mktemp("dashboard")
     url = f"sqlite:///{tmp_path / 'dashboard.db'}"
     seeded = seed_store(url)
     port = _free_port()
@@ -196,3 +199,119 @@ def test_dashboard_in_chromium(chromium: Path, dashboard: tuple[str, Seeded, str
         expected_rows(seeded, Filters(merchant="kirlin", decision="flagged", label="unlabelled"))
     )
     assert sorted(r["trans_num"] for r in exported_rows) == sorted(flagged_open["trans_num"])
+
+
+#: The metric cards each page must show whole (label → page); a check that finds none fails.
+EXPECTED_METRICS: dict[str, tuple[str, ...]] = {
+    "Overview": (
+        "Transactions scored", "Flagged", "Flag rate", "Amount at risk",
+        "Decision latency, median", "Decision latency, p99", "Alert precision",
+        "Labelled alerts", "Confirmed fraud", "Confirmed amount", "False positives",
+        "Unlabelled alerts", "Last transaction", "Model version",
+    ),
+    "Transactions": ("Card", "Amount", "Probability", "Analyst label", "Decision", "Risk level"),
+    "Alerts": ("Card", "Amount", "Probability", "Analyst label", "Decision", "Risk level"),
+    "Model": (
+        "Model version", "Registered (UTC)", "Threshold", "Threshold policy",
+        "Labelled alerts", "Confirmed fraud", "Precision since labels arrived",
+    ),
+}  # fmt: skip
+SIZES = ((1280, 800), (1440, 900))
+#: Width of the grid's row-selection (checkbox) column, on the selectable alert table.
+ROW_MARKER_WIDTH = 40
+
+_CUT_METRICS = """(labels) => {
+  const found = {}, cut = [];
+  for (const card of document.querySelectorAll('[data-testid="stMetric"]')) {
+    const label = card.querySelector('[data-testid="stMetricLabel"]');
+    const value = card.querySelector('[data-testid="stMetricValue"]');
+    if (!label || !value) continue;
+    const name = label.innerText.trim();
+    if (!labels.includes(name)) continue;
+    found[name] = value.innerText.trim();
+    for (const node of [label, value, ...label.querySelectorAll('*'),
+                        ...value.querySelectorAll('*')]) {
+      if (node.scrollWidth > node.clientWidth + 1) {
+        cut.push(`${name}: "${node.innerText.trim()}" needs ${node.scrollWidth} px, ` +
+                 `has ${node.clientWidth}`);
+        break;
+      }
+    }
+  }
+  return {found, cut};
+}"""
+_TABLE = """(d) => ({
+  width: d.getBoundingClientRect().width,
+  headers: [...d.querySelectorAll('[role=columnheader]')]
+    .sort((a, b) => a.getAttribute('aria-colindex') - b.getAttribute('aria-colindex'))
+    .map(h => h.innerText.trim()),
+})"""
+
+
+def test_every_value_reads_whole_at_1280_and_1440(
+    chromium: Path, dashboard: tuple[str, Seeded, str], tmp_path: Path
+) -> None:
+    """No metric value or label is cut (scrollWidth > clientWidth) and each table shows
+    time, merchant, amount, probability, decision, risk and label within its visible width,
+    at 1280×800 and 1440×900; screenshots of every page at both sizes are kept."""
+    from playwright.sync_api import expect, sync_playwright
+
+    base, _seeded, _database = dashboard
+    ARTIFACTS.mkdir(exist_ok=True)
+    problems: list[str] = []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(chromium), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 800})
+            page.goto(base, wait_until="domcontentloaded")
+            for name, labels in EXPECTED_METRICS.items():
+                page.set_viewport_size({"width": SIZES[0][0], "height": SIZES[0][1]})
+                page.get_by_text(name, exact=True).first.click()
+                for label in labels:
+                    card = page.locator('[data-testid="stMetric"]', has_text=label).first
+                    expect(card).to_be_attached(timeout=30_000)
+                if name == "Overview":
+                    expect(page.locator(".js-plotly-plot")).to_have_count(4, timeout=30_000)
+                for width, height in SIZES:  # a resize lays out again; no rerun needed
+                    page.set_viewport_size({"width": width, "height": height})
+                    page.wait_for_timeout(500)  # fonts, columns and the grid settle
+                    problems += _unreadable(page, name, labels, width, height)
+                    shot = tmp_path / f"{name.lower()}-{width}x{height}.png"
+                    page.get_by_role("heading", name=name).first.scroll_into_view_if_needed()
+                    page.screenshot(path=str(shot))
+                    shutil.copyfile(shot, ARTIFACTS / shot.name)
+        finally:
+            browser.close()
+    assert not problems, "\n".join(problems)
+
+
+def _unreadable(
+    page: Any, name: str, labels: tuple[str, ...], width: int, height: int
+) -> list[str]:
+    """What reads badly on the page now: cut metric cards, tables too narrow for their
+    decisive columns. Fails at once when an expected card or a table header is missing."""
+    from playwright.sync_api import expect
+
+    from fraudwatch.dashboard.views.tables import _COLUMNS, DECISIVE_COLUMNS
+
+    result = page.evaluate(_CUT_METRICS, list(labels))
+    missing = sorted(set(labels) - set(result["found"]))
+    assert not missing, f"{name} at {width} px: no metric {missing}"
+    problems = [f"{name} at {width}×{height}: {cut}" for cut in result["cut"]]
+    decisive_headers = [_COLUMNS[column]["label"] for column in DECISIVE_COLUMNS]
+    decisive_width = sum(int(_COLUMNS[column]["width"] or 0) for column in DECISIVE_COLUMNS)
+    grids = page.locator('[data-testid="stDataFrame"]')
+    for index in range(grids.count() if name != "Model" else 0):
+        grid = grids.nth(index)
+        grid.scroll_into_view_if_needed()  # the grid draws its headers then
+        expect(grid.locator("[role=columnheader]").first).to_be_attached()
+        table = grid.evaluate(_TABLE)
+        headers = table["headers"][: len(decisive_headers)]
+        assert headers == decisive_headers, (name, width, table["headers"])
+        needed = decisive_width + (ROW_MARKER_WIDTH if name == "Alerts" and index == 0 else 0)
+        if table["width"] < needed:
+            problems.append(
+                f"{name} at {width}: a table is {table['width']:.0f} px wide, "
+                f"its decisive columns need {needed}"
+            )
+    return problems

@@ -41,3 +41,31 @@ def duration(value: timedelta) -> str:
         hours, minutes = divmod(seconds // 60, 60)
         return f"{hours} h {minutes} min" if minutes else f"{hours} h"
     return f"{seconds // 86400} days"
+
+
+#: Validation metric names (``fraudwatch.model.train``) in words.
+METRIC_NAMES = {
+    "average_precision": "Average precision (AP)",
+    "roc_auc": "ROC AUC",
+    "precision": "Precision at the threshold",
+    "recall": "Recall at the threshold",
+    "f1": "F1 at the threshold",
+    "flagged": "Flagged validation transactions",
+    "best_iteration": "Boosting rounds",
+}
+#: Metrics that are counts, shown as integers.
+COUNT_METRICS = frozenset({"flagged", "best_iteration"})
+
+
+def metric_name(name: str) -> str:
+    """A metric's name in words ('some_metric' → 'Some metric' when unknown)."""
+    return METRIC_NAMES.get(name, name.replace("_", " ").capitalize())
+
+
+def metric_value(name: str, value: float | None) -> str:
+    """A validation metric: counts as integers with separators, scores to 4 decimals."""
+    if value is None or value != value:  # NaN: undefined (e.g. nothing flagged)
+        return "—"
+    if name in COUNT_METRICS:
+        return count(round(value))
+    return f"{value:.4f}"

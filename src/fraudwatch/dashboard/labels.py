@@ -8,6 +8,7 @@ appended, never updated: a changed mind is a newer label, and the newest one cou
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from enum import Enum
 
 import sqlalchemy as sa
@@ -18,6 +19,8 @@ from fraudwatch.sinks import tables
 
 MAX_NOTE_LENGTH = 2_000
 MAX_ANALYST_LENGTH = 200
+#: The most alerts one bulk verdict may label (the largest table page).
+MAX_BULK = 500
 
 
 class Verdict(Enum):
@@ -40,6 +43,18 @@ def record_verdict(
     reader: Reader, trans_num: str, verdict: Verdict, analyst: str, note: str | None = None
 ) -> None:
     """Store an analyst's verdict on a stored transaction; LabelError when it cannot be."""
+    record_verdicts(reader, [trans_num], verdict, analyst, note)
+
+
+def record_verdicts(
+    reader: Reader,
+    trans_nums: Sequence[str],
+    verdict: Verdict,
+    analyst: str,
+    note: str | None = None,
+) -> int:
+    """One verdict, analyst and note for several stored transactions (bulk labelling of an
+    alert queue); all are checked before any is written. Returns how many were labelled."""
     analyst = analyst.strip()
     if not analyst:
         raise LabelError("enter your name before labelling, so the verdict says who made it")
@@ -48,8 +63,22 @@ def record_verdict(
     cleaned = (note or "").strip()
     if len(cleaned) > MAX_NOTE_LENGTH:
         raise LabelError(f"the note is longer than {MAX_NOTE_LENGTH:,} characters")
-    exists = sa.select(sa.literal(1)).where(tables.decisions.c.trans_num == trans_num)
-    if reader.run(lambda conn: conn.execute(exists).first(), "find transaction") is None:
-        raise LabelError(f"transaction {trans_num} is not in the database")
+    wanted = list(dict.fromkeys(trans_nums))  # each once, in the order given
+    if not wanted:
+        raise LabelError("select at least one alert to label")
+    if len(wanted) > MAX_BULK:
+        raise LabelError(f"label at most {MAX_BULK:,} alerts at once")
+    d = tables.decisions.c
+    exists = sa.select(d.trans_num).where(d.trans_num.in_(wanted))
+    found = set(reader.run(lambda conn: conn.execute(exists).scalars().all(), "find transactions"))
+    missing = [trans_num for trans_num in wanted if trans_num not in found]
+    if missing:
+        shown = ", ".join(missing[:5]) + (" …" if len(missing) > 5 else "")
+        if len(missing) == 1:
+            raise LabelError(f"transaction {shown} is not in the database")
+        raise LabelError(f"transactions {shown} are not in the database")
     # A note is free text: a pasted card number must not reach the database.
-    reader.store.add_label(trans_num, verdict.is_fraud, analyst, redact_pans(cleaned) or None)
+    stored_note = redact_pans(cleaned) or None
+    for trans_num in wanted:
+        reader.store.add_label(trans_num, verdict.is_fraud, analyst, stored_note)
+    return len(wanted)

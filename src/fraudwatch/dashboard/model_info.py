@@ -20,6 +20,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from fraudwatch.dashboard import formats
 from fraudwatch.dashboard.buckets import bucket_expression
 from fraudwatch.dashboard.filters import Filters
 from fraudwatch.dashboard.selection import decisions, filtered_from
@@ -51,6 +52,18 @@ class ModelInfo:
         frame = pd.DataFrame(learners)
         numeric: pd.DataFrame = frame.apply(pd.to_numeric, errors="coerce")
         return numeric.dropna(how="all")
+
+    def validation_text(self) -> pd.DataFrame:
+        """The validation table for people: metric names in words, counts as integers."""
+        table = self.validation_table()
+        shown = pd.DataFrame(
+            {
+                learner: [formats.metric_value(str(name), value) for name, value in column.items()]
+                for learner, column in table.items()
+            },
+            index=pd.Index([formats.metric_name(str(name)) for name in table.index], name="metric"),
+        )
+        return shown
 
 
 def current_model(reader: Reader) -> ModelInfo | None:
@@ -154,7 +167,9 @@ def decisions_by_model(reader: Reader, filters: Filters) -> pd.DataFrame:
         .order_by(sa.desc("last_used"))
     )
     columns = ["model_version", "decisions", "flagged", "last_used"]
-    return reader.run(
+    frame = reader.run(
         lambda conn: pd.DataFrame(conn.execute(statement).mappings().all(), columns=columns),
         "decisions by model",
     )
+    frame["last_used"] = pd.to_datetime(frame["last_used"]).dt.floor("s")
+    return frame.astype({"decisions": "int64", "flagged": "int64"})

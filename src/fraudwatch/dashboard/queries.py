@@ -340,5 +340,37 @@ def freshness(reader: Reader) -> tuple[datetime | None, datetime | None]:
     return reader.run(run, "freshness")
 
 
+@dataclass(frozen=True)
+class StreamClock:
+    """ "Now" as the stream sees it: the newest stored event time, else the wall clock.
+
+    Relative time ranges ("last 15 minutes") and the partial newest chart bucket count from
+    here, never from the wall clock: an accelerated simulated feed runs ahead of it, and a
+    replay of 2019-2020 files runs years behind it.
+    """
+
+    now: datetime  # naive UTC, like decisions.event_time
+    from_stream: bool  # False: the store is empty and ``now`` is the wall clock
+    last_write: datetime | None  # when data last arrived (aware UTC; wall clock)
+
+    def describe(self) -> str:
+        """The clock for people: 'stream clock 2026-12-05 14:02:11 UTC'."""
+        when = self.now.strftime("%Y-%m-%d %H:%M:%S")
+        if self.from_stream:
+            return f"stream clock {when} UTC (newest transaction)"
+        return f"wall clock {when} UTC (no transaction stored yet)"
+
+
+def stream_clock(reader: Reader) -> StreamClock:
+    """The stream's "now" (two index look-ups, see :func:`freshness`)."""
+    newest, written = freshness(reader)
+    if newest is None:
+        return StreamClock(datetime.now(UTC).replace(tzinfo=None), False, written)
+    moment = pd.Timestamp(newest).to_pydatetime()
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC)
+    return StreamClock(moment.replace(tzinfo=None), True, written)
+
+
 def _as_utc(value: datetime) -> datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)

@@ -31,6 +31,9 @@ from fraudwatch.dashboard.source import reader_for
 WEBAPP = Path(__file__).resolve().parent / "webapp"
 #: The Streamlit page script and the launcher that adds the export route to it.
 APP_SCRIPT = WEBAPP / "app.py"
+#: Metric values a size smaller than Streamlit's 2.25rem, so the cards' values fit whole at
+#: 1280×800 (checked by ``tests/dashboard/test_browser.py``).
+METRIC_VALUE_FONT_SIZE = "1.75rem"
 LAUNCHER = WEBAPP / "serve.py"
 DEFAULT_PORT = 8501
 DEFAULT_HOST = "127.0.0.1"
@@ -76,6 +79,7 @@ def dashboard_command(port: int = DEFAULT_PORT, host: str = DEFAULT_HOST) -> lis
         "--server.port", str(port), "--server.address", host, "--server.headless", "true",
         "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none",
         "--theme.base", "light", "--client.toolbarMode", "viewer",
+        "--theme.metricValueFontSize", METRIC_VALUE_FONT_SIZE,
     ]  # fmt: skip
 
 

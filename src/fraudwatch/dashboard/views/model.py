@@ -24,11 +24,13 @@ def model_page(reader: Reader, filters: Filters) -> None:
         st.info("No model has been registered or used yet.")
         return
     window = info.metadata.get("training_window") or {}
-    top = st.columns(4)
+    # A version is ~27 characters and a time 19: wide cards, so neither is ever cut.
+    top = st.columns([3, 2])
     top[0].metric("Model version", info.version)
-    top[1].metric("Threshold", "—" if info.threshold is None else f"{info.threshold:.4f}")
-    top[2].metric("Threshold policy", str(info.metadata.get("threshold_policy", "—")))
-    top[3].metric("Registered", formats.moment(info.registered_at))
+    top[1].metric("Registered (UTC)", formats.moment(info.registered_at))
+    second = st.columns([1, 1, 3])
+    second[0].metric("Threshold", "—" if info.threshold is None else f"{info.threshold:.4f}")
+    second[1].metric("Threshold policy", str(info.metadata.get("threshold_policy", "—")))
     st.caption(
         ("Champion model. " if info.is_champion else "")
         + f"Trained on {window.get('start', '?')} → {window.get('end', '?')}, "
@@ -38,11 +40,11 @@ def model_page(reader: Reader, filters: Filters) -> None:
     )
     left, right = st.columns(2)
     left.subheader("Validation metrics")
-    metrics = info.validation_table()
+    metrics = info.validation_text()
     if metrics.empty:
         left.info("This version registered no validation metrics.")
     else:
-        left.dataframe(metrics.style.format("{:.4f}"), key="validation_metrics")
+        left.dataframe(metrics, key="validation_metrics")
     right.subheader("Precision-recall curve")
     root = get_settings().data_dir / "models"  # registry.models_root, without LightGBM
     curve = find_pr_curve(info, [root])
@@ -69,4 +71,16 @@ def model_page(reader: Reader, filters: Filters) -> None:
         cols[2].metric("Precision since labels arrived", formats.percent(confirmed / labelled, 1))
         st.plotly_chart(charts.precision_chart(daily), key="chart_precision")
     st.subheader("Decisions per model version")
-    st.dataframe(decisions_by_model(reader, filters), hide_index=True, key="model_usage")
+    st.dataframe(
+        decisions_by_model(reader, filters),
+        hide_index=True,
+        key="model_usage",
+        column_config={
+            "model_version": st.column_config.TextColumn("model version", width=300),
+            "decisions": st.column_config.NumberColumn("decisions", format="localized"),
+            "flagged": st.column_config.NumberColumn("flagged", format="localized"),
+            "last_used": st.column_config.DatetimeColumn(
+                "last transaction (UTC)", format="YYYY-MM-DD HH:mm:ss"
+            ),
+        },
+    )

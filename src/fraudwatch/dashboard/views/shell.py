@@ -35,12 +35,12 @@ def main() -> None:
     try:
         ready = reader.has_schema()
         states = _known_states(reader.url) if ready else []
-        newest, _written = queries.freshness(reader) if ready else (None, None)
+        clock = queries.stream_clock(reader) if ready else None
     except SQLAlchemyError as error:
         render_sidebar([], None, reader.masked_url)
         _unreachable(reader, error)
         return
-    render_sidebar(states, newest, reader.masked_url)
+    render_sidebar(states, clock.now if clock else None, reader.masked_url)
     choice = st.session_state.get(Key.REFRESH) or "off"
     interval = REFRESH_CHOICES.get(choice)
 
@@ -73,12 +73,12 @@ def _body(reader: Reader) -> None:
     if not reader.has_schema():
         empty_state(reader, "the database has no fraudwatch tables yet")
         return
-    newest, written = queries.freshness(reader)
-    if newest is None:
+    clock = queries.stream_clock(reader)
+    if not clock.from_stream:
         empty_state(reader, "the decisions table is empty")
         return
-    _freshness_line(newest, written)
-    filters, problems = filters_from_state(st.session_state, newest)
+    _freshness_line(clock)
+    filters, problems = filters_from_state(st.session_state, clock.now)
     if filters is None:
         st.warning("Check the filters: " + "; ".join(problems))
         return
@@ -89,7 +89,7 @@ def _body(reader: Reader) -> None:
     elif page == "Model":
         model.model_page(reader, filters)
     else:
-        overview.overview_page(reader, filters)
+        overview.overview_page(reader, filters, clock)
 
 
 def empty_state(reader: Reader, why: str) -> None:
@@ -102,10 +102,12 @@ def empty_state(reader: Reader, why: str) -> None:
     )
 
 
-def _freshness_line(newest: datetime, written: datetime | None) -> None:
-    now = datetime.now(UTC)
-    silence = None if written is None else now - written
-    text = f"Last transaction {formats.moment(newest)} UTC"
+def _freshness_line(clock: queries.StreamClock) -> None:
+    """The stream clock (what "last hour" counts back from) and how long ago data arrived."""
+    written = clock.last_write
+    silence = None if written is None else datetime.now(UTC) - written
+    described = clock.describe()
+    text = f"{described[0].upper()}{described[1:]}; relative time ranges count back from it"
     if silence is not None:
         text += f" · last data written {formats.duration(silence)} ago"
     st.caption(text)

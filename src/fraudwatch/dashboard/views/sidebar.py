@@ -104,7 +104,9 @@ def render_sidebar(states: list[str], newest_event: datetime | None, database: s
         "Time range",
         [*TIME_PRESETS, CUSTOM],
         key=Key.TIME,
-        help="Relative ranges count back from the newest stored transaction.",
+        help="Relative ranges count back from the stream clock: the newest stored "
+        "transaction's time (a replay of old files or a simulated clock ahead of the wall "
+        "clock still shows its last 15 minutes), shown above the page.",
     )
     if st.session_state.get(Key.TIME) == CUSTOM:
         newest_day = newest_event.date() if newest_event else date.today()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import getpass
+from collections.abc import Sequence
 
 import pandas as pd
 import streamlit as st
@@ -10,23 +10,49 @@ import streamlit as st
 from fraudwatch.dashboard import browse, formats
 from fraudwatch.dashboard.export import export_filename
 from fraudwatch.dashboard.filters import Filters
-from fraudwatch.dashboard.labels import LabelError, Verdict, record_verdict
+from fraudwatch.dashboard.labels import LabelError, Verdict, record_verdicts
 from fraudwatch.dashboard.source import Reader
 
 PAGE_SIZES = (25, 50, 100, 250)
 EXPORT_PATH = "export.csv"
+#: Columns an analyst decides on, first and narrow: at 1280×800 (the narrowest screen the
+#: dashboard is made for) they fit the table's width with no sideways scrolling; the rest
+#: (category, state, card, ids, latency) follow to the right.
+DECISIVE_COLUMNS = (
+    "event_time", "merchant", "amount", "fraud_probability", "decision", "risk_level", "label",
+)  # fmt: skip
 _COLUMNS = {
-    "event_time": st.column_config.DatetimeColumn("time (UTC)", format="YYYY-MM-DD HH:mm:ss"),
-    "trans_num": st.column_config.TextColumn("transaction"),
-    "masked_pan": st.column_config.TextColumn("card"),
-    "amount": st.column_config.NumberColumn("amount", format="$%.2f"),
-    "fraud_probability": st.column_config.ProgressColumn(
-        "probability", format="%.3f", min_value=0.0, max_value=1.0
+    "event_time": st.column_config.DatetimeColumn(
+        "time (UTC)", format="YYYY-MM-DD HH:mm:ss", width=150
     ),
-    "decision": st.column_config.CheckboxColumn("flagged"),
-    "latency_ms": st.column_config.NumberColumn("latency", format="%.1f ms"),
-    "alerted_at": st.column_config.DatetimeColumn("alerted", format="YYYY-MM-DD HH:mm:ss"),
+    "merchant": st.column_config.TextColumn("merchant", width=165),
+    "amount": st.column_config.NumberColumn("amount", format="dollar", width=85),
+    "fraud_probability": st.column_config.ProgressColumn(
+        "probability", format="%.3f", min_value=0.0, max_value=1.0, width=100
+    ),
+    "decision": st.column_config.CheckboxColumn("flagged", width=65),
+    "risk_level": st.column_config.TextColumn("risk", width=80),
+    "label": st.column_config.TextColumn("label", width=120),
+    "category": st.column_config.TextColumn("category", width=115),
+    "state": st.column_config.TextColumn("state", width=55),
+    "masked_pan": st.column_config.TextColumn("card", width=150),
+    "trans_num": st.column_config.TextColumn("transaction", width=120),
+    "latency_ms": st.column_config.NumberColumn("latency", format="%.1f ms", width=80),
+    "alerted_at": st.column_config.DatetimeColumn(
+        "alerted (UTC)", format="YYYY-MM-DD HH:mm:ss", width=150
+    ),
+    "analyst": st.column_config.TextColumn("analyst", width=110),
+    "note": st.column_config.TextColumn("note", width=200),
 }
+ALERTS_TABLE = "alert_table"
+_LABEL_RESULT = "label_result"
+_TABLE_GENERATION = "alert_table_generation"
+
+
+def column_order(columns: Sequence[str]) -> list[str]:
+    """The decisive columns first, then the others in their query order."""
+    present = [name for name in DECISIVE_COLUMNS if name in columns]
+    return present + [name for name in columns if name not in DECISIVE_COLUMNS]
 
 
 def export_url(filters: Filters) -> str:
@@ -49,13 +75,32 @@ def _table_controls(prefix: str, default_sort: str) -> tuple[str, bool, int, int
     return sort, descending, int(size), int(page)
 
 
-def _show_page(result: browse.Page, filters: Filters, noun: str) -> None:
+def _show_page(
+    result: browse.Page, filters: Filters, noun: str, *, selectable: bool = False
+) -> list[str]:
+    """Draw one page of rows; returns the transactions selected in it (``selectable``)."""
     if result.total == 0:
         st.info(f"No {noun} matches the filters.")
-        return
+        return []
     first = (result.page - 1) * result.page_size + 1
     last = first + len(result.rows) - 1
-    st.dataframe(result.rows, column_config=_COLUMNS, hide_index=True, key=f"{noun}_table")
+    rows = result.rows
+    order = column_order(list(rows.columns))
+    selected: list[str] = []
+    if selectable:
+        # A new key after each verdict: row positions then mean other alerts, so the
+        # selection must not outlive the rows it was made on.
+        generation = int(st.session_state.get(_TABLE_GENERATION, 0))
+        event = st.dataframe(
+            rows, column_config=_COLUMNS, column_order=order, hide_index=True,
+            key=f"{ALERTS_TABLE}_{generation}", on_select="rerun", selection_mode="multi-row",
+        )  # fmt: skip
+        positions = [p for p in event.selection.rows if 0 <= p < len(rows)]
+        selected = [str(rows["trans_num"].iloc[p]) for p in positions]
+    else:
+        st.dataframe(
+            rows, column_config=_COLUMNS, column_order=order, hide_index=True, key=f"{noun}_table"
+        )
     info, link = st.columns([3, 1])
     info.caption(
         f"{noun.capitalize()}s {first:,}–{last:,} of {result.total:,} "
@@ -67,6 +112,7 @@ def _show_page(result: browse.Page, filters: Filters, noun: str) -> None:
         help=f"All matching rows, streamed as {export_filename(filters)}; card numbers masked.",
         width="stretch",
     )
+    return selected
 
 
 def transactions_page(reader: Reader, filters: Filters) -> None:
@@ -109,14 +155,16 @@ def detail_panel(reader: Reader, trans_num: str) -> None:
     if detail is None:
         st.warning(f"Transaction `{trans_num}` is not in the database.")
         return
-    top = st.columns([2, 1, 1, 1, 1, 1.4])
+    # Two rows of three: at 1280 px six cards in one row cut the card, amount and verdict.
+    top = st.columns([3, 2, 2])
     top[0].metric("Card", detail.masked_pan)
     top[1].metric("Amount", formats.money(detail.amount))
     top[2].metric("Probability", f"{detail.fraud_probability:.3f}")
-    top[3].metric("Decision", "flagged" if detail.decision else "passed")
-    top[4].metric("Risk level", detail.risk_level)
+    second = st.columns([3, 2, 2])
+    second[1].metric("Decision", "flagged" if detail.decision else "passed")
+    second[2].metric("Risk level", detail.risk_level)
     verdict = detail.verdict
-    top[5].metric(
+    second[0].metric(
         "Analyst label",
         "—" if verdict is None else ("confirmed fraud" if verdict.is_fraud else "false positive"),
     )
@@ -137,11 +185,18 @@ def detail_panel(reader: Reader, trans_num: str) -> None:
         st.caption(f"{formats.moment(past.created_at)}: {kind} by {past.analyst}{note}")
     st.markdown("**This card's recent transactions**")
     history = browse.card_history(reader, detail.card_token, before=detail.event_time)
-    st.dataframe(history, column_config=_COLUMNS, hide_index=True, key="card_history")
+    st.dataframe(
+        history,
+        column_config=_COLUMNS,
+        column_order=column_order(list(history.columns)),
+        hide_index=True,
+        key="card_history",
+    )
 
 
 def alerts_page(reader: Reader, filters: Filters) -> None:
-    """The alert queue: flagged transactions to review, labelled here by analysts."""
+    """The alert queue: flagged transactions to review, labelled here by analysts, one at a
+    time (drill-down) or several at once (rows ticked in the table)."""
     only_open = st.toggle("Only alerts without a label", value=True, key="al_open")
     if only_open and filters.label == "all":
         filters = filters.with_(label="unlabelled")
@@ -155,35 +210,68 @@ def alerts_page(reader: Reader, filters: Filters) -> None:
         descending=descending,
         alerts_only=True,
     )
-    _show_page(result, filters.with_(decision="flagged"), "alert")
+    selected = _show_page(result, filters.with_(decision="flagged"), "alert", selectable=True)
+    _label_result()
     if not result.total:
         return
+    if selected:
+        label_form(reader, selected)
+        st.caption("Untick the rows to label one alert from the drill-down below.")
     chosen = _choose_transaction(result.rows, "al")
     if not chosen:
         return
-    label_form(reader, chosen)
+    if not selected:
+        label_form(reader, [chosen])
     detail_panel(reader, chosen)
 
 
-def label_form(reader: Reader, trans_num: str) -> None:
-    """Confirmed fraud / false positive buttons with analyst name and an optional note."""
-    st.markdown(f"**Verdict on `{trans_num}`**")
+def label_form(reader: Reader, trans_nums: list[str]) -> None:
+    """Confirmed fraud / false positive buttons for one alert or the selected ones, with the
+    analyst's name (never pre-filled: a verdict says who made it) and an optional note.
+
+    The buttons save in their ``on_click`` callback, which runs before the page is drawn
+    again: a labelled alert has already left the "without a label" queue on that redraw.
+    """
+    if len(trans_nums) == 1:
+        st.markdown(f"**Verdict on `{trans_nums[0]}`**")
+    else:
+        st.markdown(f"**One verdict for the {len(trans_nums):,} selected alerts**")
     who, note_col = st.columns([1, 2])
-    if "analyst" not in st.session_state:
-        st.session_state["analyst"] = getpass.getuser()
-    analyst = who.text_input("Analyst", key="analyst")
-    note = note_col.text_input("Note (optional)", key="label_note")
-    fraud, legit, _space = st.columns([1, 1, 3])
-    verdict = None
-    if fraud.button("Confirmed fraud", key="label_fraud", type="primary"):
-        verdict = Verdict.CONFIRMED_FRAUD
-    if legit.button("False positive", key="label_legit"):
-        verdict = Verdict.FALSE_POSITIVE
-    if verdict is None:
-        return
+    who.text_input("Analyst", key="analyst", placeholder="your name (required)")
+    note_col.text_input("Note (optional)", key="label_note")
+    fraud, legit, _space = st.columns([1, 1, 2])
+    suffix = "" if len(trans_nums) == 1 else f" ({len(trans_nums):,})"
+    fraud.button(
+        f"Confirmed fraud{suffix}", key="label_fraud", type="primary", on_click=_save_verdict,
+        args=(reader, tuple(trans_nums), Verdict.CONFIRMED_FRAUD), width="stretch",
+    )  # fmt: skip
+    legit.button(
+        f"False positive{suffix}", key="label_legit", on_click=_save_verdict,
+        args=(reader, tuple(trans_nums), Verdict.FALSE_POSITIVE), width="stretch",
+    )  # fmt: skip
+
+
+def _save_verdict(reader: Reader, trans_nums: tuple[str, ...], verdict: Verdict) -> None:
+    """Store the verdict (button callback); the outcome is shown by :func:`_label_result`."""
+    analyst = str(st.session_state.get("analyst") or "")
+    note = str(st.session_state.get("label_note") or "")
     try:
-        record_verdict(reader, trans_num, verdict, analyst, note)
+        saved = record_verdicts(reader, trans_nums, verdict, analyst, note)
     except LabelError as error:
-        st.error(str(error))
+        st.session_state[_LABEL_RESULT] = ("error", str(error))
         return
-    st.success(f"Saved: `{trans_num}` is {verdict.value} (by {analyst.strip()}).")
+    what = f"`{trans_nums[0]}` is" if saved == 1 else f"{saved:,} alerts are"
+    st.session_state[_LABEL_RESULT] = (
+        "success",
+        f"Saved: {what} {verdict.value} (by {analyst.strip()}).",
+    )
+    st.session_state[_TABLE_GENERATION] = int(st.session_state.get(_TABLE_GENERATION, 0)) + 1
+
+
+def _label_result() -> None:
+    """The outcome of the last verdict button, shown once."""
+    outcome = st.session_state.pop(_LABEL_RESULT, None)
+    if outcome is None:
+        return
+    kind, text = outcome
+    (st.success if kind == "success" else st.error)(text)
