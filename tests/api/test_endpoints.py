@@ -94,6 +94,7 @@ def test_ready_needs_the_database(
         "model": "loaded",
         "database": "unreachable",
         "card_state": "in process",
+        "stopped_components": [],
     }
     response = make_client(store=sqlite_store).get("/ready")
     assert response.status_code == 200
@@ -102,6 +103,7 @@ def test_ready_needs_the_database(
         "model": "loaded",
         "database": "ok",
         "card_state": "in process",
+        "stopped_components": [],
     }
     assert make_client().get("/ready").json()["database"] == "not configured"
 

@@ -10,8 +10,12 @@ number, and every log line goes through the PAN-redacting filter.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import datetime as dt
 import gc
 import logging
+import socket
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
@@ -40,6 +44,8 @@ from fraudwatch.api.writer import StoreWriter
 from fraudwatch.model.scorer import risk_levels
 from fraudwatch.pipeline.service import ScoringService
 from fraudwatch.privacy import redact_pans
+from fraudwatch.sinks.status import RUNNING, STOPPED, Heartbeat, read_statuses
+from fraudwatch.sinks.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -173,6 +179,10 @@ def create_app(
     coalescer = Coalescer(scorer)
     started = time.monotonic()
 
+    heartbeat = None
+    if isinstance(store, Store):  # the API's row in the status table, beside the pipeline's
+        heartbeat = Heartbeat(store, f"api {socket.gethostname()}", "api")
+
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         log.info(
@@ -186,7 +196,15 @@ def create_app(
         # out of the garbage collector's generations, so its pauses stay short
         gc.collect()
         gc.freeze()
+        beating = None
+        if heartbeat is not None:
+            beating = asyncio.create_task(_beat_forever(heartbeat, service))
         yield
+        if beating is not None and heartbeat is not None:
+            beating.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await beating
+            await asyncio.to_thread(heartbeat.beat, STOPPED, force=True)
         if writer is not None:
             writer.close()
 
@@ -313,7 +331,8 @@ def create_app(
         tags=["operations"], summary="Readiness: model loaded and database answering",
     )  # fmt: skip
     def ready() -> Any:  # sync: FastAPI runs it in a thread, a slow ping never blocks scoring
-        """200 when the model is loaded and the database (and Redis) answer; 503 says which not."""
+        """200 when the model is loaded, the database (and Redis) answer and no component of
+        the status table has stopped on an error or fallen silent; 503 says which not."""
         model = "loaded" if service.bundle is not None else "not loaded"
         database = "not configured"
         if store is not None:
@@ -321,8 +340,22 @@ def create_app(
         card_state = "in process"
         if service.shared is not None:
             card_state = "redis: ok" if _answers(service.shared.ping) else "unreachable"
-        is_ready = model == "loaded" and "unreachable" not in (database, card_state)
-        body = {"ready": is_ready, "model": model, "database": database, "card_state": card_state}
+        stopped: list[dict[str, Any]] = []
+        if isinstance(store, Store) and database == "ok":
+            own = None if heartbeat is None else heartbeat.component
+            stopped = [
+                status.as_dict()
+                for status in read_statuses(store)
+                if status.is_problem() and status.component != own
+            ]
+        is_ready = model == "loaded" and "unreachable" not in (database, card_state) and not stopped
+        body = {
+            "ready": is_ready,
+            "model": model,
+            "database": database,
+            "card_state": card_state,
+            "stopped_components": stopped,
+        }
         return JSONResponse(body, status_code=200 if is_ready else 503)
 
     @app.get(
@@ -363,3 +396,16 @@ def _answers(ping: Callable[[], bool]) -> bool:
         return ping()
     except Exception:
         return False
+
+
+async def _beat_forever(heartbeat: Heartbeat, service: ScoringService) -> None:
+    """Keep the API's status row current (its stream clock: the service's)."""
+    while True:
+        clock_ms = service.engine.stream_clock_ms
+        stream_time = None if clock_ms is None else _naive_utc(clock_ms)
+        await asyncio.to_thread(heartbeat.beat, RUNNING, stream_time=stream_time)
+        await asyncio.sleep(heartbeat.every)
+
+
+def _naive_utc(epoch_ms: int) -> dt.datetime:
+    return dt.datetime.fromtimestamp(epoch_ms / 1000, dt.UTC).replace(tzinfo=None)

@@ -261,6 +261,11 @@ class ReadyResponse(BaseModel):
         description="Where per-card feature state lives: `in process`, or `redis: ok` / "
         "`unreachable` when `FRAUDWATCH_REDIS_URL` is set.",
     )
+    stopped_components: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="Rows of the status table (pipeline, other APIs, workers) that stopped on "
+        "an error (`failed`, with its `detail`) or fell silent: scoring from them has stopped.",
+    )
 
 
 class ModelInfo(BaseModel):
