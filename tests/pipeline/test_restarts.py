@@ -129,3 +129,24 @@ def test_kill_9_of_the_feed_then_a_new_feed_is_read_from_its_start(
     assert runner.summary.read >= read_before + 5116, (read_before, runner.summary)
     assert store.count("decisions") == 5116  # re-sent transactions upserted: each stored once
     store.close()
+
+
+def test_run_exits_1_with_one_line_when_its_input_fails(model_dir: Path, tmp_path: Path) -> None:
+    """A feed URL that answers 404 stops the run: a clear line, exit 1, a failed status row."""
+    from fraudwatch.sources.feed_server import running_feed_server
+
+    database = tmp_path / "fw.db"
+    env = {**os.environ, "FRAUDWATCH_DATA_DIR": str(tmp_path / "data"), "COLUMNS": "200"}
+    with running_feed_server(iter([]), rate=1) as url:
+        source = f"{url}/no-such-feed"
+        store_url = f"sqlite:///{database}"
+        command = [sys.executable, "-m", "fraudwatch", "run", "--source", source,
+                   "--model-dir", str(model_dir), "--database-url", store_url]  # fmt: skip
+        finished = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+    assert finished.returncode == 1, finished.stderr
+    assert "the pipeline stopped: FeedError" in finished.stdout + finished.stderr
+    assert "Traceback" not in finished.stdout + finished.stderr
+    store = Store(f"sqlite:///{database}")
+    (status,) = read_statuses(store)
+    assert status.state == FAILED and status.detail is not None and "404" in status.detail
+    store.close()

@@ -327,8 +327,19 @@ def run(
         service, store, pipeline_input, max_batch=batch_size,
         state_dir=settings.data_dir / "state", log_every=progress_every(),
     )  # fmt: skip
-    summary = runner.run(stop_on_signals())
-    store.close()
+    try:
+        summary = runner.run(stop_on_signals())
+    except Exception as error:  # the status table has it too; one clear line, exit 1
+        from rich.markup import escape
+
+        from fraudwatch.privacy import redact_pans
+
+        message = escape(f"{type(error).__name__}: {redact_pans(str(error))}")
+        console.print(f"[red]the pipeline stopped: {message}[/]", highlight=False)
+        console.print(runner.summary.line())
+        raise typer.Exit(code=1) from error
+    finally:
+        store.close()
     if summary.resumed_from is not None:
         console.print(f"resumed from position {summary.resumed_from}")
     console.print(summary.line())

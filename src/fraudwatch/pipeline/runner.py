@@ -12,6 +12,7 @@ resumes the card histories; without a snapshot it starts cold.
 
 from __future__ import annotations
 
+import datetime as dt
 import gc
 import hashlib
 import logging
@@ -140,8 +141,13 @@ class Runner:
         except Exception as error:  # the original error is the one to report
             log.error("could not store the records pending at the failure: %s", error)
 
+    @property
+    def stream_time(self) -> dt.datetime | None:
+        """The newest event time this run has scored (its stream's clock), naive UTC."""
+        return None if self._stream_time is None else self._stream_time.to_pydatetime()
+
     def _beat(self, state: str, *, detail: str | None = None, force: bool = False) -> None:
-        stream_time = None if self._stream_time is None else self._stream_time.to_pydatetime()
+        stream_time = self.stream_time
         processed = self.summary.scored + self.summary.rejected
         self.heartbeat.beat(
             state, detail=detail, stream_time=stream_time, processed=processed, force=force
@@ -176,6 +182,7 @@ class Runner:
                 rows >= self.max_batch or idle or now - first_pending >= self.max_wait
             ):
                 self._flush()
+            self.summary.seconds = time.perf_counter() - started
             self._beat(RUNNING)
             if now - last_log >= self.log_every:
                 self.summary.seconds = time.perf_counter() - started
