@@ -26,7 +26,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql.elements import ColumnElement
 
-from fraudwatch.dashboard import percentiles
+from fraudwatch.dashboard import formats, percentiles
 from fraudwatch.dashboard.buckets import Bucket, bucket_count, choose_bucket, slot_of
 from fraudwatch.dashboard.filters import Filters
 from fraudwatch.dashboard.selection import conditions, decisions, filtered_from, latest_labels
@@ -353,12 +353,16 @@ class StreamClock:
     from_stream: bool  # False: the store is empty and ``now`` is the wall clock
     last_write: datetime | None  # when data last arrived (aware UTC; wall clock)
 
-    def describe(self) -> str:
-        """The clock for people: 'stream clock 2026-12-05 14:02:11 UTC'."""
+    def describe(self, speed: float | None = None) -> str:
+        """The clock for people: 'stream clock 2026-12-05 14:02:11 UTC (newest transaction)',
+        with how fast it runs when ``speed`` (stream seconds per wall second) is given."""
         when = self.now.strftime("%Y-%m-%d %H:%M:%S")
-        if self.from_stream:
-            return f"stream clock {when} UTC (newest transaction)"
-        return f"wall clock {when} UTC (no transaction stored yet)"
+        if not self.from_stream:
+            return f"wall clock {when} UTC (no transaction stored yet)"
+        described = f"stream clock {when} UTC (newest transaction)"
+        if speed is not None:
+            described += f" — {formats.clock_speed(speed)}"
+        return described
 
 
 def stream_clock(reader: Reader) -> StreamClock:
