@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+
+import pytest
+from streamlit.testing.v1 import AppTest
 
 from fraudwatch.dashboard import formats
 from fraudwatch.dashboard.views.shell import component_statuses
 from fraudwatch.sinks import Store
 from fraudwatch.sinks.status import ComponentStatus, write_status
-from tests.dashboard.conftest import SeededStore, app_test
+from tests.dashboard.conftest import SeededStore, app_test, metrics
+from tests.dashboard.seed import MODEL_VERSION, live_metadata, seed_live_store
+from tests.dashboard.test_app import shown_text
 
 PAN = "4111111111111111"
 
@@ -66,3 +72,50 @@ def test_banner_names_failed_and_silent_components_and_caption_tells_the_speed(
     clock = next(str(c.value) for c in app.caption if "Stream clock" in str(c.value))
     assert f"{newest:%Y-%m-%d %H:%M:%S} UTC" in clock
     assert "simulated, 600× real time (a day every 2.4 min)" in clock
+
+
+@pytest.fixture
+def live_store(database_url: str, point_settings_at: Callable[[str], None]) -> str:
+    """The hand-computable store of :func:`seed_live_store`; the settings point at it."""
+    seed_live_store(database_url)
+    point_settings_at(database_url)
+    return database_url
+
+
+def deltas(app: AppTest) -> dict[str, str]:
+    """The metric cards' second lines, label → delta."""
+    return {metric.label: str(metric.delta) for metric in app.metric}
+
+
+def test_live_figures_beside_validation_and_the_flag_rate_warning(live_store: str) -> None:
+    app = app_test("Overview")
+    assert not app.exception, app.exception
+    shown, beside = metrics(app), deltas(app)
+    assert shown["Live flag rate"] == f"{10 / 600 * 100:.2f} %"
+    assert beside["Live flag rate"] == f"validation {100 / 6000 * 100:.2f} %"
+    assert shown["Live precision"] == "60.0 %"  # 6 charged back of 10 flagged
+    assert beside["Live precision"] == "validation 77.4 %"
+    assert shown["Live recall"] == "75.0 %"  # 6 of 8 charged back were flagged
+    assert beside["Live recall"] == "validation 80.0 %"
+    assert shown["Labelled transactions"] == "590"  # 10 are younger than the 1 h delay
+    assert beside["Labelled transactions"] == "of 600"
+    assert "the last 7 days of stream time" in shown_text(app)
+    assert not [w for w in app.warning if "flag rate" in str(w.value)]
+    # validation flagged 20 of 6,000: the live rate is 5× it, outside 0.5×–2×
+    with Store(live_store) as store:
+        store.record_model_version(MODEL_VERSION, live_metadata(20), champion=True)
+    app = app_test("Overview")
+    warning = next(str(w.value) for w in app.warning if "live flag rate" in str(w.value))
+    assert "5.00× validation's (0.33 %)" in warning and "too high" in warning
+    assert metrics(app)["Live precision"] == "60.0 %"
+
+
+def test_a_time_range_too_recent_for_labels_says_so(live_store: str) -> None:
+    app = app_test("Overview", f_time="Last hour")
+    assert not app.exception, app.exception
+    shown = metrics(app)
+    assert shown["Live flag rate"] == "0.00 %" and shown["Labelled transactions"] == "0"
+    assert shown["Live precision"] == "—" and shown["Live recall"] == "—"
+    text = shown_text(app)
+    assert "not enough labels yet" in text and "the selected time range" in text
+    assert "10 transactions in the window, it needs 500" in text

@@ -43,6 +43,11 @@ def duration(value: timedelta) -> str:
     return f"{seconds // 86400} days"
 
 
+def duration_ms(value: int) -> str:
+    """A duration in milliseconds in words ('7 days', '1 h')."""
+    return duration(timedelta(milliseconds=value))
+
+
 #: Validation metric names (``fraudwatch.model.train``) in words.
 METRIC_NAMES = {
     "average_precision": "Average precision (AP)",
