@@ -9,12 +9,16 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from fraudwatch.dashboard import formats
+from fraudwatch.dashboard.export import csv_chunks
+from fraudwatch.dashboard.filters import Filters
+from fraudwatch.dashboard.source import reader_for
 from fraudwatch.dashboard.views.shell import component_statuses
 from fraudwatch.sinks import Store
 from fraudwatch.sinks.status import ComponentStatus, write_status
 from tests.dashboard.conftest import SeededStore, app_test, metrics
 from tests.dashboard.seed import MODEL_VERSION, live_metadata, seed_live_store
 from tests.dashboard.test_app import shown_text
+from tests.dashboard.test_export_and_labels import parse
 
 PAN = "4111111111111111"
 
@@ -82,6 +86,10 @@ def live_store(database_url: str, point_settings_at: Callable[[str], None]) -> s
     return database_url
 
 
+#: Charged back as fraud, then an analyst said legitimate: the chargeback counts.
+DISPUTED = "t090000000"
+
+
 def deltas(app: AppTest) -> dict[str, str]:
     """The metric cards' second lines, label → delta."""
     return {metric.label: str(metric.delta) for metric in app.metric}
@@ -119,3 +127,36 @@ def test_a_time_range_too_recent_for_labels_says_so(live_store: str) -> None:
     text = shown_text(app)
     assert "not enough labels yet" in text and "the selected time range" in text
     assert "10 transactions in the window, it needs 500" in text
+
+
+def test_the_effective_label_is_shown_everywhere(live_store: str) -> None:
+    """An analyst's later "legitimate" does not beat a chargeback's "fraud"."""
+    app = app_test("Transactions", f_decision="flagged", tx_lookup=DISPUTED)
+    assert not app.exception, app.exception
+    table = app.dataframe[0].value.set_index("trans_num")
+    assert (table.loc[DISPUTED, "label"], table.loc[DISPUTED, "label_source"]) == (
+        "confirmed fraud",
+        "chargeback",
+    )
+    assert table.loc["t090000006", "label_source"] == "analyst"  # the analyst's only
+    assert metrics(app)["Label"] == "confirmed fraud" and deltas(app)["Label"] == "by chargeback"
+    reports = [
+        str(c.value)
+        for c in app.caption
+        if "by issuer" in str(c.value) or "by analyst" in str(c.value)
+    ]
+    assert reports[0].endswith("confirmed fraud, chargeback by issuer (counts)"), reports
+    assert "false positive, analyst by analyst" in reports[1]
+    # the label filter and the counts follow the effective label
+    alerts = app_test("Alerts", al_open=False, f_label="fraud")
+    assert sorted(alerts.dataframe[0].value["trans_num"]) == [f"t09{i:07d}" for i in range(6)]
+    assert metrics(app_test("Overview"))["Confirmed fraud"] == "8"
+    exported = {
+        row["trans_num"]: row
+        for row in parse(b"".join(csv_chunks(reader_for(live_store), Filters(decision="flagged"))))
+    }
+    assert (exported[DISPUTED]["label"], exported[DISPUTED]["label_source"]) == (
+        "confirmed fraud",
+        "chargeback",
+    )
+    assert exported[DISPUTED]["labelled_by"] == "issuer"

@@ -29,7 +29,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from fraudwatch.dashboard import formats, percentiles
 from fraudwatch.dashboard.buckets import Bucket, bucket_count, choose_bucket, slot_of
 from fraudwatch.dashboard.filters import Filters
-from fraudwatch.dashboard.selection import conditions, decisions, filtered_from, latest_labels
+from fraudwatch.dashboard.selection import conditions, decisions, effective_label, filtered_from
 from fraudwatch.dashboard.source import Reader
 from fraudwatch.sinks import tables
 
@@ -52,9 +52,9 @@ class Overview:
     scored: int
     flagged: int
     amount_at_risk: float  # sum of flagged amounts
-    confirmed_fraud: int  # transactions whose newest label says fraud
+    confirmed_fraud: int  # transactions whose effective label says fraud
     confirmed_amount: float
-    false_positives: int  # transactions whose newest label says legitimate
+    false_positives: int  # transactions whose effective label says legitimate
     labelled_alerts: int  # flagged transactions with a label
     confirmed_alerts: int  # flagged transactions labelled fraud
     latency_p50_ms: float | None
@@ -120,8 +120,9 @@ def _summary(
 
 
 def _label_totals(conn: Connection, filters: Filters) -> dict[str, float]:
-    """Counts of the selection's newest labels, from the labels side (an index look-up each)."""
-    label = latest_labels()
+    """Counts of the selection's effective labels, from the labels side (an index look-up
+    each)."""
+    label = effective_label()
     d = decisions.c
     is_fraud = label.c.is_fraud
     source = label.join(decisions, d.trans_num == label.c.trans_num)
