@@ -134,11 +134,8 @@ def test_the_effective_label_is_shown_everywhere(live_store: str) -> None:
     app = app_test("Transactions", f_decision="flagged", tx_lookup=DISPUTED)
     assert not app.exception, app.exception
     table = app.dataframe[0].value.set_index("trans_num")
-    assert (table.loc[DISPUTED, "label"], table.loc[DISPUTED, "label_source"]) == (
-        "confirmed fraud",
-        "chargeback",
-    )
-    assert table.loc["t090000006", "label_source"] == "analyst"  # the analyst's only
+    assert table.loc[DISPUTED, "label"] == "fraud · chargeback"
+    assert table.loc["t090000006", "label"] == "legit · analyst"  # the analyst's only
     assert metrics(app)["Label"] == "confirmed fraud" and deltas(app)["Label"] == "by chargeback"
     reports = [
         str(c.value)

@@ -71,6 +71,21 @@ def label_text(is_fraud: Any) -> str:
     return "confirmed fraud" if int(is_fraud) == 1 else "false positive"
 
 
+def label_with_source(is_fraud: Any, source: Any) -> str:
+    """The effective label and where it comes from, for the tables: 'fraud · chargeback',
+    'legit · analyst' ('' when there is none)."""
+    if not label_text(is_fraud):
+        return ""
+    return f"{'fraud' if int(is_fraud) == 1 else 'legit'} · {source}"
+
+
+def _label_cells(frame: pd.DataFrame) -> list[str]:
+    return [
+        label_with_source(is_fraud, source)
+        for is_fraud, source in zip(frame["label"], frame["label_source"], strict=True)
+    ]
+
+
 def transactions_page(
     reader: Reader,
     filters: Filters,
@@ -129,7 +144,7 @@ def transactions_page(
 
     result = reader.run(run, "alerts page" if alerts_only else "transactions page")
     frame = result.rows
-    frame["label"] = [label_text(value) for value in frame["label"]]
+    frame["label"] = _label_cells(frame)
     if len(frame):
         frame["event_time"] = pd.to_datetime(frame["event_time"])
     return result
@@ -252,5 +267,5 @@ def card_history(
         return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
 
     frame = reader.run(run, "card history")
-    frame["label"] = [label_text(value) for value in frame["label"]]
+    frame["label"] = _label_cells(frame)
     return frame

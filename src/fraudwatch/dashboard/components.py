@@ -45,17 +45,23 @@ def banner_text(status: ComponentStatus, now: datetime | None = None) -> str:
     ago = formats.duration(now - status.heartbeat_at)
     if status.health(now) == SILENT:
         text = (
-            f"**{status.component}** is **silent**: running, but no heartbeat since {since} "
+            f"{_name(status)} is **silent**: running, but no heartbeat since {since} "
             f"({ago} ago); it stopped without a word (killed, or its host is down)"
         )
     else:
-        text = f"**{status.component}** has **{status.state}** at {since} ({ago} ago)"
+        text = f"{_name(status)} has **{status.state}** at {since} ({ago} ago)"
     detail = (status.detail or "").strip()
     if detail:
         shown = detail if len(detail) <= BANNER_DETAIL else detail[:BANNER_DETAIL] + " …"
         shown = shown.replace("`", "'")  # a code span cannot hold a backtick
         text += f" — `{shown}`"
     return text + ". Nothing it reads is scored until it runs again."
+
+
+def _name(status: ComponentStatus) -> str:
+    """The component's name as code: a URL in it must not become a link."""
+    name = status.component.replace("`", "'")
+    return f"`{name}`"
 
 
 def stream_speed(statuses: list[ComponentStatus]) -> float | None:

@@ -74,7 +74,7 @@ def _problem_banner(statuses: list[ComponentStatus]) -> None:
     is well."""
     now = datetime.now(UTC)
     for status in components.problems(statuses, now):
-        st.error(components.banner_text(status, now), icon="🛑")
+        st.error(components.banner_text(status, now), icon=":material/error:")
 
 
 def _unreachable(reader: Reader, error: SQLAlchemyError) -> None:

@@ -20,22 +20,25 @@ EXPORT_PATH = "export.csv"
 #: (category, state, card, ids, latency) follow to the right.
 DECISIVE_COLUMNS = (
     "event_time", "merchant", "amount", "fraud_probability", "decision", "risk_level", "label",
-    "label_source",
 )  # fmt: skip
+#: Columns of the query not shown (the label column already names the label's source).
+HIDDEN_COLUMNS = ("label_source",)
 _COLUMNS = {
     "event_time": st.column_config.DatetimeColumn(
         "time (UTC)", format="YYYY-MM-DD HH:mm:ss", width=150
     ),
-    "merchant": st.column_config.TextColumn("merchant", width=165),
+    "merchant": st.column_config.TextColumn("merchant", width=150),
     "amount": st.column_config.NumberColumn("amount", format="dollar", width=85),
     "fraud_probability": st.column_config.ProgressColumn(
         "probability", format="%.3f", min_value=0.0, max_value=1.0, width=100
     ),
     "decision": st.column_config.CheckboxColumn("flagged", width=65),
     "risk_level": st.column_config.TextColumn("risk", width=80),
-    "label": st.column_config.TextColumn("label", width=120),
-    "label_source": st.column_config.TextColumn(
-        "label by", width=90, help="chargeback (the issuer) or analyst: a chargeback counts first"
+    "label": st.column_config.TextColumn(
+        "label · by",
+        width=140,
+        help="the label that counts and where it comes from: a chargeback (from the issuer) "
+        "beats an analyst's verdict",
     ),
     "category": st.column_config.TextColumn("category", width=115),
     "state": st.column_config.TextColumn("state", width=55),
@@ -54,9 +57,11 @@ _TABLE_GENERATION = "alert_table_generation"
 
 
 def column_order(columns: Sequence[str]) -> list[str]:
-    """The decisive columns first, then the others in their query order."""
+    """The decisive columns first, then the others in their query order (hidden ones left
+    out)."""
     present = [name for name in DECISIVE_COLUMNS if name in columns]
-    return present + [name for name in columns if name not in DECISIVE_COLUMNS]
+    skipped = (*DECISIVE_COLUMNS, *HIDDEN_COLUMNS)
+    return present + [name for name in columns if name not in skipped]
 
 
 def export_url(filters: Filters) -> str:
