@@ -54,18 +54,19 @@ def overview_page(reader: Reader, filters: Filters, clock: queries.StreamClock) 
     second[2].metric(
         "Alert precision",
         formats.percent(kpis.alert_precision, 1),
-        help="share of labelled alerts that analysts confirmed as fraud",
+        help="share of labelled alerts whose label says fraud",
     )
     second[3].metric(
         "Labelled alerts",
         formats.count(kpis.labelled_alerts),
-        help=f"flagged transactions an analyst has labelled, of {formats.count(kpis.flagged)}",
+        help="flagged transactions with a label (chargeback or verdict), "
+        f"of {formats.count(kpis.flagged)}",
     )
     third = st.columns(4)
     third[0].metric(
         "Confirmed fraud",
         formats.count(kpis.confirmed_fraud),
-        help="transactions whose newest analyst label says fraud",
+        help="transactions whose label (a chargeback, else an analyst's verdict) says fraud",
     )
     third[1].metric(
         "Confirmed amount",
@@ -76,7 +77,7 @@ def overview_page(reader: Reader, filters: Filters, clock: queries.StreamClock) 
     third[3].metric(
         "Unlabelled alerts",
         formats.count(kpis.flagged - kpis.labelled_alerts),
-        help="flagged transactions no analyst has labelled yet (the alert queue)",
+        help="flagged transactions with no label yet (the alert queue)",
     )
     # Versions and timestamps are long: they get wide cards, so they are never cut off.
     fourth = st.columns([2, 3])
