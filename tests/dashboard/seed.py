@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pandas as pd
@@ -18,6 +19,7 @@ from fraudwatch.pipeline.decision import make_decisions
 from fraudwatch.privacy import card_token, mask_pan
 from fraudwatch.schema import CATEGORIES
 from fraudwatch.sinks import Store
+from fraudwatch.sources.labels import LabelReport
 
 KEY = b"dashboard-test-key-0123456789"
 THRESHOLD = 0.5
@@ -133,3 +135,56 @@ def reasons_of(frame: pd.DataFrame, trans_num: str) -> list[str]:
     """The reasons stored for one transaction."""
     stored = frame.loc[frame["trans_num"] == trans_num, "reasons"].iloc[0]
     return list(json.loads(stored))
+
+
+#: The live-figures store (:func:`seed_live_store`): label delay, and what validation scored.
+LIVE_DELAY_MS = 3_600_000
+LIVE_VALIDATION_ROWS = 6_000
+
+
+def live_metadata(validation_flagged: int) -> dict[str, object]:
+    """Model metadata with a one-hour label delay and a validation flag rate of
+    ``validation_flagged`` / 6,000, precision 0.774, recall 0.8."""
+    model = {"average_precision": 0.946, "precision": 0.774, "recall": 0.8}
+    return METADATA | {
+        "label_delay_ms": LIVE_DELAY_MS,
+        "rows": {"validation": LIVE_VALIDATION_ROWS},
+        "validation_metrics": {"model": model | {"flagged": validation_flagged}},
+    }
+
+
+def seed_live_store(url: str, validation_flagged: int = 100) -> pd.DataFrame:
+    """600 decisions whose live figures can be worked out by hand; returns them.
+
+    590 transactions one every 20 s from BASE_TIME (older than the one-hour label delay at
+    the stream clock), then 10 passed ones ten hours later (younger: label unknown). The
+    first 10 are flagged; 6 of them are charged back (the first also has a *later* analyst
+    verdict "legitimate": the chargeback still wins), the 7th has an analyst verdict
+    "legitimate"; 2 passed ones are charged back (missed frauds). So: flag rate 10/600,
+    precision 6/10, recall 6/8, over 590 labelled transactions.
+    """
+    frame, _pans = make_seed_decisions(600, seed=9)
+    seconds = np.concatenate([np.arange(590) * 20.0, 36_000.0 + np.arange(10)])
+    flagged = np.arange(600) < 10
+    frame["event_time"] = BASE_TIME + pd.to_timedelta(seconds, unit="s")
+    frame["fraud_probability"] = np.where(flagged, 0.9, 0.1)
+    frame["decision"] = flagged.astype(np.int64)
+    frame["risk_level"] = risk_levels(frame["fraud_probability"].to_numpy(), THRESHOLD)
+    ids = frame["trans_num"].tolist()
+    reported = datetime(2026, 3, 2, tzinfo=UTC)
+
+    def report(index: int, label: int, source: str, later: int = 0) -> LabelReport:
+        return LabelReport(
+            trans_num=ids[index], label=label, source=source,  # type: ignore[arg-type]
+            reported_at=reported + timedelta(hours=later),
+        )  # fmt: skip
+
+    reports = [report(i, 1, "chargeback") for i in range(6)]
+    reports += [report(0, 0, "analyst", later=1), report(6, 0, "analyst")]
+    reports += [report(100, 1, "chargeback"), report(101, 1, "chargeback")]
+    with Store(url) as store:
+        store.upgrade()
+        store.record_model_version(MODEL_VERSION, live_metadata(validation_flagged), champion=True)
+        store.write_batch(frame)
+        store.add_labels(reports)
+    return frame

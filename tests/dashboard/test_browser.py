@@ -20,6 +20,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,8 @@ import pandas as pd
 import pytest
 
 from fraudwatch.sinks import Store
+from fraudwatch.sinks.status import ComponentStatus, write_status
+from fraudwatch.sources.labels import LabelReport
 from tests.dashboard.seed import Seeded, make_seed_decisions, seed_store
 from tests.dashboard.test_queries import expected_rows
 from tests.services import services_required
@@ -207,10 +210,11 @@ EXPECTED_METRICS: dict[str, tuple[str, ...]] = {
         "Transactions scored", "Flagged", "Flag rate", "Amount at risk",
         "Decision latency, median", "Decision latency, p99", "Alert precision",
         "Labelled alerts", "Confirmed fraud", "Confirmed amount", "False positives",
-        "Unlabelled alerts", "Last transaction", "Model version",
+        "Unlabelled alerts", "Last transaction", "Model version", "Live flag rate",
+        "Live precision", "Live recall", "Labelled transactions",
     ),
-    "Transactions": ("Card", "Amount", "Probability", "Analyst label", "Decision", "Risk level"),
-    "Alerts": ("Card", "Amount", "Probability", "Analyst label", "Decision", "Risk level"),
+    "Transactions": ("Card", "Amount", "Probability", "Label", "Decision", "Risk level"),
+    "Alerts": ("Card", "Amount", "Probability", "Label", "Decision", "Risk level"),
     "Model": (
         "Model version", "Registered (UTC)", "Threshold", "Threshold policy",
         "Labelled alerts", "Confirmed fraud", "Precision since labels arrived",
@@ -256,14 +260,18 @@ def test_every_value_reads_whole_at_1280_and_1440(
     at 1280×800 and 1440×900; screenshots of every page at both sizes are kept."""
     from playwright.sync_api import expect, sync_playwright
 
-    base, _seeded, _database = dashboard
+    base, seeded, database = dashboard
     ARTIFACTS.mkdir(exist_ok=True)
+    _pipeline_failed_after_a_chargeback(database, seeded)
     problems: list[str] = []
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(chromium), args=CHROMIUM_ARGS)
         try:
             page = browser.new_page(viewport={"width": 1280, "height": 800})
             page.goto(base, wait_until="domcontentloaded")
+            # the banner and the clock's speed (status rows are cached for a few seconds)
+            expect(page.get_by_text("has failed")).to_be_visible(timeout=30_000)
+            expect(page.get_by_text("600× real time")).to_be_visible()
             for name, labels in EXPECTED_METRICS.items():
                 page.set_viewport_size({"width": SIZES[0][0], "height": SIZES[0][1]})
                 page.get_by_text(name, exact=True).first.click()
@@ -283,6 +291,27 @@ def test_every_value_reads_whole_at_1280_and_1440(
         finally:
             browser.close()
     assert not problems, "\n".join(problems)
+
+
+def _pipeline_failed_after_a_chargeback(url: str, seeded: Seeded) -> None:
+    """A chargeback on the newest alert, and a failed pipeline that ran a 600× clock: the
+    pages then carry a banner, a speed in the clock line and a label source to lay out."""
+    newest = seeded.decisions["event_time"].max().to_pydatetime()
+    flagged = seeded.decisions.query("decision == 1").sort_values("event_time")
+    now = datetime.now(UTC)
+    failed = ComponentStatus(
+        component="pipeline feed:http://127.0.0.1:8100", kind="pipeline", state="failed",
+        detail="ConnectError: the feed at http://127.0.0.1:8100/stream does not answer",
+        stream_time=newest, clock_speed=600.0, processed=3000,
+        started_at=now - timedelta(hours=1), heartbeat_at=now - timedelta(minutes=4),
+    )  # fmt: skip
+    report = LabelReport(
+        trans_num=str(flagged["trans_num"].iloc[-1]), label=1, source="chargeback",
+        reported_at=now,
+    )  # fmt: skip
+    with Store(url) as store:
+        write_status(store, failed)
+        store.add_labels([report])
 
 
 def _unreadable(

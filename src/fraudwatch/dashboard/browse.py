@@ -5,6 +5,8 @@ on ``trans_num``); sorting is limited to a fixed set of columns, so a sort key f
 can never become SQL. The drill-down reads one row by its key and the card's recent history
 through the ``card_token`` index. Reasons are stored as a JSON list of sentences already in
 words (``fraudwatch.features.definitions.Feature.reason``), so they are shown as stored.
+The label shown is each transaction's effective one (a chargeback beats an analyst's
+verdict), with its source.
 """
 
 from __future__ import annotations
@@ -19,7 +21,13 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from fraudwatch.dashboard.filters import Filters
-from fraudwatch.dashboard.selection import decisions, filtered_from, labels, latest_labels
+from fraudwatch.dashboard.selection import (
+    decisions,
+    effective_label,
+    filtered_from,
+    labels,
+    report_column,
+)
 from fraudwatch.dashboard.source import Reader
 from fraudwatch.sinks import tables
 
@@ -36,7 +44,7 @@ SORTABLE: dict[str, sa.Column[Any]] = {
 #: Columns of the transaction and alert tables, in order.
 TABLE_COLUMNS = (
     "event_time", "trans_num", "masked_pan", "merchant", "category", "state", "amount",
-    "fraud_probability", "risk_level", "decision", "label", "latency_ms",
+    "fraud_probability", "risk_level", "decision", "label", "label_source", "latency_ms",
 )  # fmt: skip
 MAX_PAGE_SIZE = 500
 
@@ -61,6 +69,21 @@ def label_text(is_fraud: Any) -> str:
     if is_fraud is None or (isinstance(is_fraud, float) and is_fraud != is_fraud):
         return ""
     return "confirmed fraud" if int(is_fraud) == 1 else "false positive"
+
+
+def label_with_source(is_fraud: Any, source: Any) -> str:
+    """The effective label and where it comes from, for the tables: 'fraud · chargeback',
+    'legit · analyst' ('' when there is none)."""
+    if not label_text(is_fraud):
+        return ""
+    return f"{'fraud' if int(is_fraud) == 1 else 'legit'} · {source}"
+
+
+def _label_cells(frame: pd.DataFrame) -> list[str]:
+    return [
+        label_with_source(is_fraud, source)
+        for is_fraud, source in zip(frame["label"], frame["label_source"], strict=True)
+    ]
 
 
 def transactions_page(
@@ -95,12 +118,16 @@ def transactions_page(
     columns: list[Any] = [
         d.event_time, d.trans_num, d.masked_pan, d.merchant, d.category, d.state, d.amount,
         d.fraud_probability, d.risk_level, d.decision, label.c.is_fraud.label("label"),
-        d.latency_ms,
+        label.c.source.label("label_source"), d.latency_ms,
     ]  # fmt: skip
     source: sa.FromClause = joined
     if alerts_only:
         source = joined.outerjoin(tables.alerts, alert.trans_num == d.trans_num)
-        columns += [alert.created_at.label("alerted_at"), label.c.analyst, label.c.note]
+        columns += [
+            alert.created_at.label("alerted_at"),
+            report_column(label, "analyst").label("analyst"),
+            report_column(label, "note").label("note"),
+        ]
     rows_statement = (
         sa.select(*columns).select_from(source).where(*where).order_by(*order).limit(page_size)
     )
@@ -117,7 +144,7 @@ def transactions_page(
 
     result = reader.run(run, "alerts page" if alerts_only else "transactions page")
     frame = result.rows
-    frame["label"] = [label_text(value) for value in frame["label"]]
+    frame["label"] = _label_cells(frame)
     if len(frame):
         frame["event_time"] = pd.to_datetime(frame["event_time"])
     return result
@@ -125,12 +152,13 @@ def transactions_page(
 
 @dataclass(frozen=True)
 class Verdict:
-    """One analyst label of a transaction."""
+    """One label report of a transaction: a chargeback or an analyst's verdict."""
 
     is_fraud: bool
-    analyst: str
+    source: str  # chargeback | analyst
+    analyst: str  # who reported it (the issuer, an analyst)
     note: str | None
-    created_at: datetime
+    reported_at: datetime
 
 
 @dataclass(frozen=True)
@@ -153,11 +181,11 @@ class TransactionDetail:
     reasons: list[str]
     latency_ms: float
     source: str
-    verdicts: list[Verdict]  # newest first
+    verdicts: list[Verdict]  # every report, the one that counts first, then newest first
 
     @property
     def verdict(self) -> Verdict | None:
-        """The label that counts: the newest one."""
+        """The label that counts: the newest chargeback, else the newest analyst verdict."""
         return self.verdicts[0] if self.verdicts else None
 
 
@@ -180,18 +208,30 @@ def transaction_detail(reader: Reader, trans_num: str) -> TransactionDetail | No
     row_statement = sa.select(*(c for c in decisions.c if c.name != "inserted_at")).where(
         d.trans_num == trans_num
     )
-    label_statement = (
-        sa.select(labels.c.is_fraud, labels.c.analyst, labels.c.note, labels.c.created_at)
-        .where(labels.c.trans_num == trans_num)
-        .order_by(labels.c.id.desc())
+    label = effective_label()
+    effective_source = (
+        sa.select(label.c.source).where(label.c.trans_num == trans_num).scalar_subquery()
     )
+    label_statement = (
+        sa.select(
+            labels.c.is_fraud, labels.c.source, labels.c.analyst, labels.c.note,
+            labels.c.reported_at,
+        )
+        .where(labels.c.trans_num == trans_num)
+        .order_by(
+            # the effective report first: the newest of the effective label's source
+            sa.case((labels.c.source == effective_source, 0), else_=1),
+            labels.c.reported_at.desc(),
+            labels.c.id.desc(),
+        )
+    )  # fmt: skip
 
     def run(conn: Connection) -> TransactionDetail | None:
         row = conn.execute(row_statement).mappings().one_or_none()
         if row is None:
             return None
         verdicts = [
-            Verdict(bool(v.is_fraud), str(v.analyst), v.note, v.created_at)
+            Verdict(bool(v.is_fraud), str(v.source), str(v.analyst), v.note, v.reported_at)
             for v in conn.execute(label_statement)
         ]
         values = dict(row)
@@ -206,10 +246,11 @@ def card_history(
 ) -> pd.DataFrame:
     """The card's most recent transactions (up to ``before`` when given), newest first."""
     d = decisions.c
-    label = latest_labels()
+    label = effective_label()
     columns = [
         d.event_time, d.trans_num, d.merchant, d.category, d.amount, d.fraud_probability,
         d.risk_level, d.decision, label.c.is_fraud.label("label"),
+        label.c.source.label("label_source"),
     ]  # fmt: skip
     statement = (
         sa.select(*columns)
@@ -226,5 +267,5 @@ def card_history(
         return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
 
     frame = reader.run(run, "card history")
-    frame["label"] = [label_text(value) for value in frame["label"]]
+    frame["label"] = _label_cells(frame)
     return frame

@@ -21,7 +21,7 @@ from sqlalchemy.engine import Connection, CursorResult
 
 from fraudwatch.dashboard.browse import label_text, parse_reasons
 from fraudwatch.dashboard.filters import Filters
-from fraudwatch.dashboard.selection import decisions, filtered_from, labels
+from fraudwatch.dashboard.selection import decisions, filtered_from, report_column
 from fraudwatch.dashboard.source import Reader
 from fraudwatch.sinks.database import with_retry
 
@@ -29,25 +29,22 @@ from fraudwatch.sinks.database import with_retry
 EXPORT_COLUMNS = (
     "trans_num", "event_time", "masked_pan", "merchant", "category", "state", "amount",
     "fraud_probability", "risk_level", "decision", "threshold", "model_version", "label",
-    "labelled_by", "reasons", "latency_ms", "source",
+    "label_source", "labelled_by", "reasons", "latency_ms", "source",
 )  # fmt: skip
 DEFAULT_CHUNK_ROWS = 20_000
 
 
 def export_statement(filters: Filters) -> sa.Select[Any]:
     """The export query: every filtered row, oldest first, in :data:`EXPORT_COLUMNS` order."""
-    joined, _label, where = filtered_from(filters)
+    # Each row's effective label (a chargeback beats an analyst's verdict), its source and
+    # who reported it; decisions stay the outer side, so the plan streams in event_time order.
+    joined, label, where = filtered_from(filters, with_labels=True)
     d = decisions.c
-    # The newest label as correlated look-ups (labels.trans_num is indexed): unlike a join,
-    # they keep the plan a stream in event_time order, so the first rows leave at once.
-    newest = sa.select(labels.c.is_fraud, labels.c.analyst).where(labels.c.trans_num == d.trans_num)
-    newest = newest.order_by(labels.c.id.desc()).limit(1)
-    is_fraud = newest.with_only_columns(labels.c.is_fraud).scalar_subquery()
-    analyst = newest.with_only_columns(labels.c.analyst).scalar_subquery()
     columns = [
         d.trans_num, d.event_time, d.masked_pan, d.merchant, d.category, d.state, d.amount,
         d.fraud_probability, d.risk_level, d.decision, d.threshold, d.model_version,
-        is_fraud, analyst, d.reasons, d.latency_ms, d.source,
+        label.c.is_fraud, label.c.source.label("label_source"), report_column(label, "analyst"),
+        d.reasons, d.latency_ms, d.source,
     ]  # fmt: skip
     return sa.select(*columns).select_from(joined).where(*where).order_by(d.event_time, d.trans_num)
 
@@ -69,6 +66,7 @@ def _csv_row(row: Any) -> list[Any]:
         f"{values['threshold']:.6f}",
         values["model_version"],
         label_text(values["label"]),
+        values["label_source"] or "",
         values["labelled_by"] or "",
         " | ".join(parse_reasons(values["reasons"])),
         f"{values['latency_ms']:.3f}",

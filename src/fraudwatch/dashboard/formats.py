@@ -43,6 +43,11 @@ def duration(value: timedelta) -> str:
     return f"{seconds // 86400} days"
 
 
+def duration_ms(value: int) -> str:
+    """A duration in milliseconds in words ('7 days', '1 h')."""
+    return duration(timedelta(milliseconds=value))
+
+
 #: Validation metric names (``fraudwatch.model.train``) in words.
 METRIC_NAMES = {
     "average_precision": "Average precision (AP)",
@@ -69,3 +74,19 @@ def metric_value(name: str, value: float | None) -> str:
     if name in COUNT_METRICS:
         return count(round(value))
     return f"{value:.4f}"
+
+
+def clock_speed(speed: float) -> str:
+    """An accelerated stream clock in words: 'simulated, 600× real time (a day every 2.4 min)'."""
+    seconds = 86_400 / speed
+    if seconds < 90:
+        day = f"{seconds:.0f} s"
+    elif seconds < 90 * 60:
+        day = f"{_one_decimal(seconds / 60)} min"
+    else:
+        day = f"{_one_decimal(seconds / 3600)} h"
+    return f"simulated, {speed:,g}× real time (a day every {day})"
+
+
+def _one_decimal(value: float) -> str:
+    return f"{value:.1f}".removesuffix(".0")

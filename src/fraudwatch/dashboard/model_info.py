@@ -5,7 +5,8 @@ pipeline registers the model it runs, with its ``metadata.json``), so the dashbo
 no access to the model folder. A precision-recall curve is shown when one can be found:
 points in the metadata, or a ``pr_curve.png`` in the model folder when that folder is
 reachable from the dashboard's host (it often is not: then the page says so). Live
-precision counts analysts' verdicts on alerts, per day of labelling.
+precision counts the alerts' effective labels (a chargeback beats an analyst's verdict), per
+day the label was reported.
 """
 
 from __future__ import annotations
@@ -126,9 +127,10 @@ def find_pr_curve(info: ModelInfo, model_roots: list[Path]) -> PrCurve | Path | 
 
 
 def live_precision(reader: Reader, filters: Filters) -> pd.DataFrame:
-    """Per day of labelling: labelled alerts, confirmed frauds, precision and running precision."""
+    """Per day the effective label was reported: labelled alerts, confirmed frauds, precision
+    and running precision."""
     joined, label, where = filtered_from(filters, with_labels=True)
-    day = bucket_expression(reader.backend, label.c.labelled_at, "day").label("day")
+    day = bucket_expression(reader.backend, label.c.reported_at, "day").label("day")
     confirmed = sa.func.sum(sa.case((label.c.is_fraud == 1, 1), else_=0))
     statement = (
         sa.select(day, sa.func.count().label("labelled"), confirmed.label("confirmed"))

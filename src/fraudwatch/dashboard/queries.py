@@ -26,10 +26,10 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql.elements import ColumnElement
 
-from fraudwatch.dashboard import percentiles
+from fraudwatch.dashboard import formats, percentiles
 from fraudwatch.dashboard.buckets import Bucket, bucket_count, choose_bucket, slot_of
 from fraudwatch.dashboard.filters import Filters
-from fraudwatch.dashboard.selection import conditions, decisions, filtered_from, latest_labels
+from fraudwatch.dashboard.selection import conditions, decisions, effective_label, filtered_from
 from fraudwatch.dashboard.source import Reader
 from fraudwatch.sinks import tables
 
@@ -52,9 +52,9 @@ class Overview:
     scored: int
     flagged: int
     amount_at_risk: float  # sum of flagged amounts
-    confirmed_fraud: int  # transactions whose newest label says fraud
+    confirmed_fraud: int  # transactions whose effective label says fraud
     confirmed_amount: float
-    false_positives: int  # transactions whose newest label says legitimate
+    false_positives: int  # transactions whose effective label says legitimate
     labelled_alerts: int  # flagged transactions with a label
     confirmed_alerts: int  # flagged transactions labelled fraud
     latency_p50_ms: float | None
@@ -120,8 +120,9 @@ def _summary(
 
 
 def _label_totals(conn: Connection, filters: Filters) -> dict[str, float]:
-    """Counts of the selection's newest labels, from the labels side (an index look-up each)."""
-    label = latest_labels()
+    """Counts of the selection's effective labels, from the labels side (an index look-up
+    each)."""
+    label = effective_label()
     d = decisions.c
     is_fraud = label.c.is_fraud
     source = label.join(decisions, d.trans_num == label.c.trans_num)
@@ -353,12 +354,16 @@ class StreamClock:
     from_stream: bool  # False: the store is empty and ``now`` is the wall clock
     last_write: datetime | None  # when data last arrived (aware UTC; wall clock)
 
-    def describe(self) -> str:
-        """The clock for people: 'stream clock 2026-12-05 14:02:11 UTC'."""
+    def describe(self, speed: float | None = None) -> str:
+        """The clock for people: 'stream clock 2026-12-05 14:02:11 UTC (newest transaction)',
+        with how fast it runs when ``speed`` (stream seconds per wall second) is given."""
         when = self.now.strftime("%Y-%m-%d %H:%M:%S")
-        if self.from_stream:
-            return f"stream clock {when} UTC (newest transaction)"
-        return f"wall clock {when} UTC (no transaction stored yet)"
+        if not self.from_stream:
+            return f"wall clock {when} UTC (no transaction stored yet)"
+        described = f"stream clock {when} UTC (newest transaction)"
+        if speed is not None:
+            described += f" — {formats.clock_speed(speed)}"
+        return described
 
 
 def stream_clock(reader: Reader) -> StreamClock:

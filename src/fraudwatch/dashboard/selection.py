@@ -1,40 +1,43 @@
-"""The filters in SQL: the WHERE terms every dashboard query shares, and the newest labels.
+"""The filters in SQL: the WHERE terms every dashboard query shares, and the effective labels.
 
-Every query selects from ``decisions LEFT JOIN latest_label`` (the newest analyst verdict
-per transaction) with :func:`conditions` as its WHERE clause, so one :class:`Filters`
+Every query selects from ``decisions LEFT JOIN effective label`` (per transaction its newest
+chargeback, else its newest analyst verdict: :func:`fraudwatch.sinks.labels.effective_labels`)
+with :func:`conditions` as its WHERE clause, so one :class:`Filters`
 value means the same rows on every page, in the export and in the benchmark. All values
 travel as bound parameters; the merchant search escapes ``%`` and ``_``.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 from sqlalchemy.sql.elements import ColumnElement
 
 from fraudwatch.dashboard.filters import Filters
 from fraudwatch.sinks import tables
+from fraudwatch.sinks.labels import effective_labels
 
 decisions = tables.decisions
 labels = tables.labels
 
 
-def latest_labels() -> sa.Subquery:
-    """Each labelled transaction's newest verdict (labels are appended; the newest wins)."""
-    newest = (
-        sa.select(labels.c.trans_num, sa.func.max(labels.c.id).label("label_id"))
-        .group_by(labels.c.trans_num)
-        .subquery("newest_label_ids")
-    )
+def effective_label() -> sa.Subquery:
+    """Each labelled transaction's label that counts: its newest chargeback, else its newest
+    analyst verdict (columns ``trans_num``, ``is_fraud``, ``source``, ``reported_at``, …)."""
+    return effective_labels()
+
+
+def report_column(label: sa.Subquery, column: str) -> sa.ScalarSelect[Any]:
+    """A column of the effective label's own report (``analyst``: who reported it, ``note``),
+    for the rows of a query that joins ``label``: the newest report of the effective source
+    (the order :func:`~fraudwatch.sinks.labels.effective_labels` ranks reports in)."""
     return (
-        sa.select(
-            labels.c.trans_num,
-            labels.c.is_fraud,
-            labels.c.analyst,
-            labels.c.note,
-            labels.c.created_at.label("labelled_at"),
-        )
-        .join(newest, labels.c.id == newest.c.label_id)
-        .subquery("latest_label")
+        sa.select(labels.c[column])
+        .where(labels.c.trans_num == label.c.trans_num, labels.c.source == label.c.source)
+        .order_by(labels.c.reported_at.desc(), labels.c.id.desc())
+        .limit(1)
+        .scalar_subquery()
     )
 
 
@@ -42,7 +45,7 @@ def conditions(
     filters: Filters, label: sa.Subquery, table: sa.FromClause = decisions
 ) -> list[ColumnElement[bool]]:
     """The WHERE terms of ``filters`` over ``table`` (decisions or a sample of it) LEFT JOIN
-    ``label`` (:func:`latest_labels`)."""
+    ``label`` (:func:`effective_label`)."""
     d = table.c
     terms: list[ColumnElement[bool]] = []
     if filters.start is not None:
@@ -80,13 +83,13 @@ def conditions(
 def filtered_from(
     filters: Filters, table: sa.FromClause = decisions, *, with_labels: bool = False
 ) -> tuple[sa.FromClause, sa.Subquery, list[ColumnElement[bool]]]:
-    """``table LEFT JOIN latest label``, the label subquery, and the filters' WHERE terms.
+    """``table LEFT JOIN effective label``, the label subquery, and the filters' WHERE terms.
 
     The join is left out when neither the caller (``with_labels``) nor the label filter
     needs it: on millions of rows it costs a hash join per query. Without it, the label
     subquery's columns must not be selected.
     """
-    label = latest_labels()
+    label = effective_label()
     if not with_labels and filters.label == "all":
         return table, label, conditions(filters, label, table)
     joined = table.outerjoin(label, label.c.trans_num == table.c.trans_num)

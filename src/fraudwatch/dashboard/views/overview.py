@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Any
+
 import streamlit as st
 
-from fraudwatch.dashboard import charts, formats, queries
+from fraudwatch.dashboard import charts, formats, live, queries
 from fraudwatch.dashboard.filters import Filters
 from fraudwatch.dashboard.model_info import current_model
-from fraudwatch.dashboard.source import Reader
+from fraudwatch.dashboard.source import Reader, reader_for
+from fraudwatch.monitoring import FLAG_RATE_BAND, FlagRateVerdict
+from fraudwatch.monitoring.live import MIN_TRANSACTIONS
 
 NO_MATCH = "No transaction matches the filters."
 
@@ -49,18 +54,19 @@ def overview_page(reader: Reader, filters: Filters, clock: queries.StreamClock) 
     second[2].metric(
         "Alert precision",
         formats.percent(kpis.alert_precision, 1),
-        help="share of labelled alerts that analysts confirmed as fraud",
+        help="share of labelled alerts whose label says fraud",
     )
     second[3].metric(
         "Labelled alerts",
         formats.count(kpis.labelled_alerts),
-        help=f"flagged transactions an analyst has labelled, of {formats.count(kpis.flagged)}",
+        help="flagged transactions with a label (chargeback or verdict), "
+        f"of {formats.count(kpis.flagged)}",
     )
     third = st.columns(4)
     third[0].metric(
         "Confirmed fraud",
         formats.count(kpis.confirmed_fraud),
-        help="transactions whose newest analyst label says fraud",
+        help="transactions whose label (a chargeback, else an analyst's verdict) says fraud",
     )
     third[1].metric(
         "Confirmed amount",
@@ -71,7 +77,7 @@ def overview_page(reader: Reader, filters: Filters, clock: queries.StreamClock) 
     third[3].metric(
         "Unlabelled alerts",
         formats.count(kpis.flagged - kpis.labelled_alerts),
-        help="flagged transactions no analyst has labelled yet (the alert queue)",
+        help="flagged transactions with no label yet (the alert queue)",
     )
     # Versions and timestamps are long: they get wide cards, so they are never cut off.
     fourth = st.columns([2, 3])
@@ -82,6 +88,7 @@ def overview_page(reader: Reader, filters: Filters, clock: queries.StreamClock) 
         f"{formats.count(kpis.false_positives)} false positives · "
         f"{formats.count(kpis.labelled_alerts)} of {formats.count(kpis.flagged)} alerts labelled"
     )
+    live_row(reader, filters, clock, model.metadata if model else {})
     if kpis.sample_percent is not None:
         st.caption(
             f"Latency percentiles estimated on a {kpis.sample_percent:g} % block sample "
@@ -107,3 +114,85 @@ def overview_page(reader: Reader, filters: Filters, clock: queries.StreamClock) 
         right.info("No flagged transaction in this selection.")
     else:
         right.plotly_chart(charts.state_chart(states), key="chart_state")
+
+
+#: How long the live figures are cached: they read every row of their window.
+LIVE_TTL_S = 15
+
+
+@st.cache_data(ttl=LIVE_TTL_S, show_spinner=False)
+def _live_comparison(
+    url: str, time_range: Filters, clock: datetime, metadata: dict[str, Any]
+) -> live.LiveComparison:
+    return live.live_vs_validation(reader_for(url), time_range, clock, metadata)
+
+
+def live_row(
+    reader: Reader, filters: Filters, clock: queries.StreamClock, metadata: dict[str, Any]
+) -> None:
+    """Live flag rate, precision and recall, each with the validation figure beside, how many
+    labelled transactions they rest on, and a warning when the flag rate leaves its band."""
+    time_range = Filters(start=filters.start, end=filters.end)  # the only filter that applies
+    data = _live_comparison(reader.url, time_range, clock.now, metadata)
+    figures, validation = data.figures, data.validation
+    delay = formats.duration_ms(data.label_delay_ms)
+    st.subheader("Live vs validation")
+    window = "the selected time range" if data.from_filters else "the last 7 days of stream time"
+    st.caption(
+        f"Over {window} ({formats.moment(data.start)} → {formats.moment(clock.now)} UTC), "
+        "all transactions (the other filters do not apply). A transaction counts as labelled "
+        f"when its chargeback or analyst verdict has arrived (a chargeback beats a verdict), or "
+        f"as legitimate once it is older than the model's label delay ({delay}) with none."
+    )
+    enough = data.enough_labels
+    cells = st.columns(4)
+    cells[0].metric(
+        "Live flag rate",
+        formats.percent(live.share(figures.flag_rate)),
+        delta=f"validation {formats.percent(live.share(validation.flag_rate))}",
+        delta_color="off",
+        delta_arrow="off",
+        help=f"{formats.count(figures.flagged)} flagged of {formats.count(figures.transactions)}",
+    )
+    for cell, name, value, valid in (
+        (cells[1], "Live precision", figures.precision, validation.precision),
+        (cells[2], "Live recall", figures.recall, validation.recall),
+    ):
+        cell.metric(
+            name,
+            formats.percent(live.share(value) if enough else None, 1),
+            delta=f"validation {formats.percent(live.share(valid), 1)}",
+            delta_color="off",
+            delta_arrow="off",
+        )
+    cells[3].metric(
+        "Labelled transactions",
+        formats.count(figures.labelled),
+        delta=f"of {formats.count(figures.transactions)}",
+        delta_color="off",
+        delta_arrow="off",
+        help=f"{formats.count(figures.frauds)} frauds among them, "
+        f"{formats.count(figures.true_positives)} of them flagged",
+    )
+    if not enough:
+        st.caption(
+            f"Live precision and recall: not enough labels yet ({figures.labelled:,} labelled "
+            f"transactions in the window; shown from {live.MIN_LABELLED})."
+        )
+    low, high = FLAG_RATE_BAND
+    if figures.verdict.warns:
+        st.warning(
+            f"The live flag rate ({formats.percent(figures.flag_rate)}) is "
+            f"{figures.flag_rate_ratio:.2f}× validation's "
+            f"({formats.percent(validation.flag_rate)}), outside {low:g}×–{high:g}×: "
+            f"{figures.verdict.value}. The traffic or the model's inputs have changed; "
+            "check the alert queue and consider retraining.",
+            icon="⚠️",
+        )
+    elif figures.verdict is FlagRateVerdict.UNKNOWN:
+        why = (
+            f"{figures.transactions:,} transactions in the window, it needs {MIN_TRANSACTIONS:,}"
+            if figures.transactions < MIN_TRANSACTIONS
+            else "the model registered no validation flag rate"
+        )
+        st.caption(f"No flag-rate check: {why}.")

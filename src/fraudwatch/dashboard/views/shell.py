@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 import streamlit as st
 from sqlalchemy.exc import SQLAlchemyError
 
-from fraudwatch.dashboard import formats, queries
+from fraudwatch.dashboard import components, formats, queries
 from fraudwatch.dashboard.source import Reader, reader_for
 from fraudwatch.dashboard.views import model, overview, tables
 from fraudwatch.dashboard.views.sidebar import (
@@ -22,9 +22,12 @@ from fraudwatch.dashboard.views.sidebar import (
     filters_from_state,
     render_sidebar,
 )
+from fraudwatch.sinks.status import ComponentStatus
 
 #: Without a new row for this long, the page warns that nothing is arriving.
 STALE_AFTER = timedelta(minutes=5)
+#: How long the component status rows are cached: a failure shows within seconds.
+STATUS_TTL_S = 5
 EMPTY_TITLE = "No decisions yet"
 
 
@@ -60,6 +63,20 @@ def _known_states(url: str) -> list[str]:
     return queries.known_states(reader_for(url))
 
 
+@st.cache_data(ttl=STATUS_TTL_S, show_spinner=False)
+def component_statuses(url: str) -> list[ComponentStatus]:
+    """Every component's status row (one query, cached for a few seconds)."""
+    return components.read_component_statuses(reader_for(url))
+
+
+def _problem_banner(statuses: list[ComponentStatus]) -> None:
+    """An error banner per component that stopped scoring (failed or silent); none if all
+    is well."""
+    now = datetime.now(UTC)
+    for status in components.problems(statuses, now):
+        st.error(components.banner_text(status, now), icon=":material/error:")
+
+
 def _unreachable(reader: Reader, error: SQLAlchemyError) -> None:
     st.error(
         f"The database `{reader.masked_url}` does not answer ({type(error).__name__}); "
@@ -69,6 +86,8 @@ def _unreachable(reader: Reader, error: SQLAlchemyError) -> None:
 
 def _body(reader: Reader) -> None:
     page = st.session_state.get(Key.PAGE) or "Overview"
+    statuses = component_statuses(reader.url)
+    _problem_banner(statuses)
     st.title(page)
     if not reader.has_schema():
         empty_state(reader, "the database has no fraudwatch tables yet")
@@ -77,7 +96,7 @@ def _body(reader: Reader) -> None:
     if not clock.from_stream:
         empty_state(reader, "the decisions table is empty")
         return
-    _freshness_line(clock)
+    _freshness_line(clock, components.stream_speed(statuses))
     filters, problems = filters_from_state(st.session_state, clock.now)
     if filters is None:
         st.warning("Check the filters: " + "; ".join(problems))
@@ -102,11 +121,12 @@ def empty_state(reader: Reader, why: str) -> None:
     )
 
 
-def _freshness_line(clock: queries.StreamClock) -> None:
-    """The stream clock (what "last hour" counts back from) and how long ago data arrived."""
+def _freshness_line(clock: queries.StreamClock, speed: float | None) -> None:
+    """The stream clock (what "last hour" counts back from), how fast it runs when it is
+    simulated, and how long ago data arrived."""
     written = clock.last_write
     silence = None if written is None else datetime.now(UTC) - written
-    described = clock.describe()
+    described = clock.describe(speed)
     text = f"{described[0].upper()}{described[1:]}; relative time ranges count back from it"
     if silence is not None:
         text += f" · last data written {formats.duration(silence)} ago"

@@ -21,18 +21,25 @@ EXPORT_PATH = "export.csv"
 DECISIVE_COLUMNS = (
     "event_time", "merchant", "amount", "fraud_probability", "decision", "risk_level", "label",
 )  # fmt: skip
+#: Columns of the query not shown (the label column already names the label's source).
+HIDDEN_COLUMNS = ("label_source",)
 _COLUMNS = {
     "event_time": st.column_config.DatetimeColumn(
         "time (UTC)", format="YYYY-MM-DD HH:mm:ss", width=150
     ),
-    "merchant": st.column_config.TextColumn("merchant", width=165),
+    "merchant": st.column_config.TextColumn("merchant", width=150),
     "amount": st.column_config.NumberColumn("amount", format="dollar", width=85),
     "fraud_probability": st.column_config.ProgressColumn(
         "probability", format="%.3f", min_value=0.0, max_value=1.0, width=100
     ),
     "decision": st.column_config.CheckboxColumn("flagged", width=65),
     "risk_level": st.column_config.TextColumn("risk", width=80),
-    "label": st.column_config.TextColumn("label", width=120),
+    "label": st.column_config.TextColumn(
+        "label · by",
+        width=140,
+        help="the label that counts and where it comes from: a chargeback (from the issuer) "
+        "beats an analyst's verdict",
+    ),
     "category": st.column_config.TextColumn("category", width=115),
     "state": st.column_config.TextColumn("state", width=55),
     "masked_pan": st.column_config.TextColumn("card", width=150),
@@ -41,7 +48,7 @@ _COLUMNS = {
     "alerted_at": st.column_config.DatetimeColumn(
         "alerted (UTC)", format="YYYY-MM-DD HH:mm:ss", width=150
     ),
-    "analyst": st.column_config.TextColumn("analyst", width=110),
+    "analyst": st.column_config.TextColumn("reported by", width=110),
     "note": st.column_config.TextColumn("note", width=200),
 }
 ALERTS_TABLE = "alert_table"
@@ -50,9 +57,11 @@ _TABLE_GENERATION = "alert_table_generation"
 
 
 def column_order(columns: Sequence[str]) -> list[str]:
-    """The decisive columns first, then the others in their query order."""
+    """The decisive columns first, then the others in their query order (hidden ones left
+    out)."""
     present = [name for name in DECISIVE_COLUMNS if name in columns]
-    return present + [name for name in columns if name not in DECISIVE_COLUMNS]
+    skipped = (*DECISIVE_COLUMNS, *HIDDEN_COLUMNS)
+    return present + [name for name in columns if name not in skipped]
 
 
 def export_url(filters: Filters) -> str:
@@ -165,8 +174,12 @@ def detail_panel(reader: Reader, trans_num: str) -> None:
     second[2].metric("Risk level", detail.risk_level)
     verdict = detail.verdict
     second[0].metric(
-        "Analyst label",
-        "—" if verdict is None else ("confirmed fraud" if verdict.is_fraud else "false positive"),
+        "Label",
+        "—" if verdict is None else browse.label_text(verdict.is_fraud),
+        delta=None if verdict is None else f"by {verdict.source}",
+        delta_color="off",
+        delta_arrow="off",
+        help="the label that counts: the newest chargeback, else the newest analyst verdict",
     )
     st.markdown(
         f"**{detail.merchant}** ({detail.category}, {detail.state or 'state unknown'}) at "
@@ -179,10 +192,14 @@ def detail_panel(reader: Reader, trans_num: str) -> None:
         st.markdown("\n".join(f"{i}. {reason}" for i, reason in enumerate(detail.reasons, 1)))
     else:
         st.caption("No reasons recorded: reasons are kept for MEDIUM risk and above.")
-    for past in detail.verdicts:
-        kind = "confirmed fraud" if past.is_fraud else "false positive"
+    for position, past in enumerate(detail.verdicts):
+        kind = browse.label_text(past.is_fraud)
         note = f" — “{past.note}”" if past.note else ""
-        st.caption(f"{formats.moment(past.created_at)}: {kind} by {past.analyst}{note}")
+        counts = " (counts)" if position == 0 else ""
+        st.caption(
+            f"{formats.moment(past.reported_at)}: {kind}, {past.source} by {past.analyst}"
+            f"{note}{counts}"
+        )
     st.markdown("**This card's recent transactions**")
     history = browse.card_history(reader, detail.card_token, before=detail.event_time)
     st.dataframe(
