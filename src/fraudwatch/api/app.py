@@ -42,6 +42,7 @@ from fraudwatch.api.scoring import (
 from fraudwatch.api.security import ApiKeys
 from fraudwatch.api.writer import StoreWriter
 from fraudwatch.model.scorer import risk_levels
+from fraudwatch.pipeline.label_feed import LabelFeed
 from fraudwatch.pipeline.service import ScoringService
 from fraudwatch.privacy import redact_pans
 from fraudwatch.sinks.status import RUNNING, STOPPED, Heartbeat, read_statuses
@@ -182,6 +183,8 @@ def create_app(
     heartbeat = None
     if isinstance(store, Store):  # the API's row in the status table, beside the pipeline's
         heartbeat = Heartbeat(store, f"api {socket.gethostname()}", "api")
+        if service.labels is None:  # stored labels reach the features at recorded times
+            service.labels = LabelFeed(store)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:

@@ -30,6 +30,7 @@ import pandas as pd
 
 from fraudwatch.features import OnlineFeatures
 from fraudwatch.pipeline.inputs import Arrival, Input
+from fraudwatch.pipeline.label_feed import LabelFeed
 from fraudwatch.pipeline.prepare import prefetched
 from fraudwatch.pipeline.service import ScoringService
 from fraudwatch.sinks.status import FAILED, FINISHED, RUNNING, STOPPED, Heartbeat
@@ -92,6 +93,8 @@ class Runner:
         inline_rows: int = INLINE_WRITE_ROWS,
     ) -> None:
         self.service, self.store, self.source = service, store, source
+        if service.labels is None:  # stored labels reach the features at recorded times
+            service.labels = LabelFeed(store)
         self.freeze_gc = freeze_gc
         # SQLite is in-process: a small batch is cheaper to commit than to hand to a thread
         self.inline_rows = inline_rows if store.backend == "sqlite" else 0
@@ -256,6 +259,8 @@ class Runner:
                 )
             return checkpoint
         self.service.engine = OnlineFeatures.restore(saved["engine"], self.service.bundle.reference)
+        if self.service.labels is not None:
+            self.service.labels.restore(saved.get("labels"))
         log.info(
             "resuming %s from snapshot position %s (checkpoint %s)",
             self.source.source_id,
@@ -270,7 +275,12 @@ class Runner:
         self._writer.drain()  # the snapshot's position must already be stored
         self.state_file.parent.mkdir(parents=True, exist_ok=True)
         with self.service._lock:  # the state must not move while it is copied
-            payload = {"position": self._position, "engine": self.service.engine.snapshot()}
+            labels = self.service.labels
+            payload = {
+                "position": self._position,
+                "engine": self.service.engine.snapshot(),
+                "labels": None if labels is None else labels.state(),
+            }
         temporary = self.state_file.with_suffix(".tmp")
         temporary.write_bytes(pickle.dumps(payload, protocol=5))
         temporary.replace(self.state_file)

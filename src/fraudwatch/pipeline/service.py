@@ -8,6 +8,7 @@ since features must be computed in arrival order).
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 import time
 from collections.abc import Mapping, Sequence
@@ -29,6 +30,7 @@ from fraudwatch.model.registry import ModelBundle, load_bundle
 from fraudwatch.model.scorer import Scorer
 from fraudwatch.pipeline.decision import DECISION_COLUMNS, make_decisions
 from fraudwatch.pipeline.event_clock import ClockPolicy, ClockVerdict, judge
+from fraudwatch.pipeline.label_feed import LabelFeed
 from fraudwatch.pipeline.prepare import late_or_early, prepare_batch, prepare_small
 from fraudwatch.schema import Rejection
 
@@ -70,6 +72,9 @@ class ScoringService:
         self.scorer = Scorer(bundle, threshold=threshold, baseline=False)
         self._lock = threading.Lock()
         self.scored = 0
+        #: where stored labels come from (None: labels never reach the features); see
+        #: :mod:`fraudwatch.pipeline.label_feed`
+        self.labels: LabelFeed | None = None
 
     @classmethod
     def from_model_dir(
@@ -149,6 +154,9 @@ class ScoringService:
                     return self._nothing_scored(rejected)
                 transactions, positions = _kept(transactions, positions, verdict.accepted)
             transactions, positions = _in_time_order(transactions, positions)
+            if self.labels is not None and len(positions):
+                newest_ms = int(event_ms(transactions["event_time"]).max())
+                self.labels.learn(self.engine, _naive_utc(newest_ms))
             if self.shared is None:
                 features = self.engine.transform_many(transactions)
             else:
@@ -220,3 +228,7 @@ def _small_records(
     if not records or not schema_scalar.eligible(records):
         return None
     return records  # type: ignore[return-value]  # eligible: plain dicts
+
+
+def _naive_utc(epoch_ms: int) -> dt.datetime:
+    return dt.datetime.fromtimestamp(epoch_ms / 1000, dt.UTC).replace(tzinfo=None)

@@ -265,3 +265,13 @@ def live_window_figures(
         label_delay_ms=label_delay_ms,
         validation_flag_rate=validation_flag_rate,
     )
+
+
+def restamp(conn: Connection, label_ids: list[int], effective_at: datetime) -> None:
+    """Record that these labels took effect at ``effective_at`` (later than first stamped)."""
+    labels = tables.labels
+    conn.execute(
+        labels.update()
+        .where(labels.c.id.in_(label_ids), labels.c.effective_at < naive_utc(effective_at))
+        .values(effective_at=naive_utc(effective_at))
+    )

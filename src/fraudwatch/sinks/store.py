@@ -311,6 +311,15 @@ class Store:
 
         return self._retry(unit, "read labels for features")
 
+    def restamp_labels(self, label_ids: list[int], effective_at: datetime) -> None:
+        """Record the stream time at which these labels really took effect (later only)."""
+
+        def unit() -> None:
+            with self.engine.begin() as conn:
+                label_rows.restamp(conn, label_ids, effective_at)
+
+        self._retry(unit, "restamp labels")
+
     def live_figures(
         self,
         window: timedelta,
