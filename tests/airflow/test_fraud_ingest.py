@@ -9,7 +9,6 @@ and fail without storing anything when the feed answers garbage.
 from __future__ import annotations
 
 import json
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -29,6 +28,7 @@ from fraudwatch.sinks import Store
 from fraudwatch.sources.feed_client import FeedClient
 from fraudwatch.sources.feed_server import running_feed_server
 from tests.airflow.conftest import DAGS, KEY, DagRunResult, airflow_env, run_airflow
+from tests.servers import serving
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -252,26 +252,11 @@ def test_a_garbage_feed_fails_the_run_and_stores_nothing(
 @contextmanager
 def scoring_api(model_dir: Path) -> Iterator[str]:
     """The scoring API (no store of its own, one key) on a free loopback port."""
-    import uvicorn
-
     from fraudwatch.api import create_app
 
     app = create_app(ScoringService.from_model_dir(model_dir, KEY), api_keys=[API_KEY])
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(app, log_config=None, access_log=False))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "the API did not start"
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    finally:
-        server.should_exit = True
-        thread.join(15)
-        sock.close()
+    with serving(app) as url:
+        yield url
 
 
 def test_scores_through_the_api_when_it_is_configured(

@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import re
 import socket
-import threading
-import time
 from collections.abc import Iterator
 from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-import uvicorn
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
@@ -21,6 +18,7 @@ from fraudwatch.sources.feed_publisher import FeedPublisher
 from fraudwatch.sources.feed_server import create_app as create_feed_app
 from tests.api.conftest import API_KEY
 from tests.dashboard.test_browser import CHROMIUM_ARGS, chromium  # noqa: F401  (fixture)
+from tests.servers import serving
 
 
 class _Assets(HTMLParser):
@@ -75,20 +73,8 @@ def _free_port() -> int:
 @pytest.fixture
 def served_api(service: ScoringService) -> Iterator[str]:
     """The scoring API on a real port, for a browser."""
-    port = _free_port()
-    config = uvicorn.Config(_scoring_app(service), host="127.0.0.1", port=port, log_config=None)
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "the API did not start"
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(15)
+    with serving(_scoring_app(service)) as url:
+        yield url
 
 
 @pytest.mark.integration
