@@ -107,6 +107,5 @@ def test_help_explains_the_format() -> None:
     assert result.exit_code == 0
     for word in ("trans_num", "reported_at", "chargeback", "analyst", "JSON lines", "pending"):
         assert word in result.output
-    assert (
-        "[default: auto]" in result.output and "[default: only listed on screen]" in result.output
-    )
+    assert "[default: auto]" in result.output
+    assert "[default: (only listed on screen)]" in result.output

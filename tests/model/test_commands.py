@@ -44,6 +44,11 @@ def test_train_score_evaluate(
 def test_score_without_a_model_explains(split_files: tuple[Path, Path], tmp_path: Path) -> None:
     args = ["score", "--model-dir", str(tmp_path / "none"), "--data", str(split_files[1])]
     result = runner.invoke(app, [*args, "--out", str(tmp_path / "s.csv")])
+    assert result.exit_code == 2  # a missing input is a usage error: one line, exit 2
+    assert "--model-dir: cannot read" in result.output and "No such file" in result.output
+    (tmp_path / "empty").mkdir()  # a folder that holds no model
+    args = ["score", "--model-dir", str(tmp_path / "empty"), "--data", str(split_files[1])]
+    result = runner.invoke(app, [*args, "--out", str(tmp_path / "s.csv")])
     assert result.exit_code == 1
     assert "not a trained model folder" in result.output
 

@@ -269,7 +269,9 @@ def test_run_keeps_card_state_in_redis_when_configured(
         _, err = process.communicate(timeout=300)
         assert process.returncode == 0, err
         keys = list(shared.client.scan_iter(match=DEFAULT_NAMESPACE + "*", count=1000))
-        assert len(keys) == frame["cc_num"].nunique()  # one state per card, keyed by token
+        cards = [key for key in keys if not key.endswith(b"stream-clock")]
+        assert len(cards) == frame["cc_num"].nunique()  # one state per card, keyed by token
+        assert len(keys) == len(cards) + 1  # and the shared stream clock
         assert not any(str(number).encode() in key for number in frame["cc_num"] for key in keys)
         assert not list((tmp_path / "data").glob("state/features-*.pkl"))  # state is in Redis
     finally:

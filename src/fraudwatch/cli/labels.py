@@ -51,14 +51,16 @@ def labels_command(
     rejects: Annotated[
         Path | None,
         typer.Option(
+            show_default="only listed on screen",
             help="Also write rejected lines (line, reason, record; card numbers masked) to "
-            "this JSON-lines file \\[default: only listed on screen].",
+            "this JSON-lines file.",
         ),
     ] = None,
     database_url: Annotated[
         str | None,
         typer.Option(
-            help="Database \\[default: FRAUDWATCH_DATABASE_URL, else SQLite in the data folder]."
+            show_default="FRAUDWATCH_DATABASE_URL, else SQLite in the data folder",
+            help="Database.",
         ),
     ] = None,
     batch_size: Annotated[

@@ -34,7 +34,9 @@ class LabelFeed:
     """Feeds the store's labels to one feature engine, remembering how far it has read.
 
     Pending labels (reported before their transaction was stored) are applied at most every
-    ``pending_every`` seconds: one write, not one per batch.
+    ``pending_every`` seconds: one write, not one per batch. The labels query itself (a few
+    ms) runs only when a label was added since the last one (a primary-key lookup tells)
+    or the batch reaches the next label that was still ahead of the stream.
     """
 
     def __init__(self, store: Store, *, pending_every: float = 5.0) -> None:
@@ -42,6 +44,8 @@ class LabelFeed:
         self.cursor: LabelCursor | None = None
         self.learnt = 0
         self._pending_at = -float("inf")
+        self._seen_id = -1  # the newest label id when the labels were last read
+        self._next_effective: dt.datetime | None = None  # the first label still ahead
 
     def learn(self, engine: OnlineFeatures, until: dt.datetime) -> int:
         """Learn the labels effective up to ``until`` that the engine has not learnt yet."""
@@ -49,6 +53,10 @@ class LabelFeed:
         if now - self._pending_at >= self.pending_every:
             self._pending_at = now
             self.store.apply_pending_labels()
+        newest_id = self.store.newest_label_id()
+        waiting = self._next_effective is not None and until >= self._next_effective
+        if newest_id == self._seen_id and not waiting:
+            return 0
         clock_ms = engine.stream_clock_ms
         learnt = 0
         while True:
@@ -59,6 +67,9 @@ class LabelFeed:
                 frame = self._restamp_late(frame, clock_ms)
             learnt += learn_late_labels(engine, frame)
             self.cursor = cursor
+        # labels added meanwhile have higher ids than newest_id: the next batch reads them
+        self._seen_id = newest_id
+        self._next_effective = self.store.next_label_effective_at(until)
         self.learnt += learnt
         return learnt
 
@@ -81,4 +92,4 @@ class LabelFeed:
 
     def restore(self, cursor: LabelCursor | None) -> None:
         """Continue from a snapshot's position (None: from the first label)."""
-        self.cursor = cursor
+        self.cursor, self._seen_id, self._next_effective = cursor, -1, None

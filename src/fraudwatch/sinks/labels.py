@@ -275,3 +275,18 @@ def restamp(conn: Connection, label_ids: list[int], effective_at: datetime) -> N
         .where(labels.c.id.in_(label_ids), labels.c.effective_at < naive_utc(effective_at))
         .values(effective_at=naive_utc(effective_at))
     )
+
+
+def newest_label_id(conn: Connection) -> int:
+    """The highest label id (0 for none): a new label raises it (a primary-key lookup)."""
+    return int(conn.execute(sa.select(sa.func.max(tables.labels.c.id))).scalar() or 0)
+
+
+def next_effective_at(conn: Connection, after: datetime) -> datetime | None:
+    """The earliest ``effective_at`` later than ``after`` (labels still waiting for the stream)."""
+    labels = tables.labels
+    query = sa.select(sa.func.min(labels.c.effective_at)).where(
+        labels.c.effective_at > naive_utc(after)
+    )
+    value = conn.execute(query).scalar()
+    return None if value is None else pd.Timestamp(value).to_pydatetime()

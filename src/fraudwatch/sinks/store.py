@@ -311,6 +311,24 @@ class Store:
 
         return self._retry(unit, "read labels for features")
 
+    def next_label_effective_at(self, after: datetime) -> datetime | None:
+        """The earliest label ``effective_at`` later than ``after`` (None: no such label)."""
+
+        def unit() -> datetime | None:
+            with self.engine.connect() as conn:
+                return label_rows.next_effective_at(conn, after)
+
+        return self._retry(unit, "read next label time")
+
+    def newest_label_id(self) -> int:
+        """The highest label id (0 for none): cheap, to tell whether labels were added."""
+
+        def unit() -> int:
+            with self.engine.connect() as conn:
+                return label_rows.newest_label_id(conn)
+
+        return self._retry(unit, "read newest label id")
+
     def restamp_labels(self, label_ids: list[int], effective_at: datetime) -> None:
         """Record the stream time at which these labels really took effect (later only)."""
 
