@@ -200,6 +200,10 @@ class FeedInput:
                     continue
                 cursor = page.cursor
                 yield Arrival(page.records, str(cursor), _now_array(len(page.records)))
+                if 0 < len(page.records) < self.limit:
+                    # caught up with the feed: say so at once, so the runner flushes now
+                    # instead of holding the batch until the next long-poll answers
+                    yield Arrival(page.records.iloc[:0], str(cursor))
                 if page.exhausted:
                     return
 
