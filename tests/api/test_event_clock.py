@@ -78,3 +78,23 @@ def test_openapi_examples_are_recent_and_carry_no_real_card_number(client: TestC
     assert KAGGLE_EXAMPLE["trans_date_trans_time"] in text
     assert FEED_EXAMPLE["current_time"] == int(shown.timestamp()) * 1000
     assert "2020-06-21" not in text
+
+
+def test_the_documented_examples_follow_the_stream_clock(
+    client: TestClient, service: ScoringService
+) -> None:
+    """A stream 90 days ahead of this process (the demo's clock): the examples still score."""
+    ahead = pd.Timestamp(KAGGLE_EXAMPLE["trans_date_trans_time"]) + pd.Timedelta(days=90)
+    first = dict(KAGGLE_EXAMPLE, trans_num="ahead-1", trans_date_trans_time=f"{ahead}")
+    for step in range(6):  # the clock moves to a stream that agrees with itself
+        moved = dict(first, trans_num=f"ahead-{step}")
+        client.post("/v1/score", json=moved)
+    assert service.engine.stream_clock_ms == int(ahead.value // 1_000_000)
+    examples = client.get("/openapi.json").json()["paths"]["/v1/score"]["post"]["requestBody"][
+        "content"
+    ]["application/json"]["examples"]
+    kaggle, feed = examples["kaggle"]["value"], examples["feed"]["value"]
+    assert kaggle["trans_date_trans_time"] == f"{ahead}"
+    assert kaggle["unix_time"] * 1000 == feed["current_time"] == int(ahead.value // 1_000_000)
+    assert client.post("/v1/score", json=kaggle).status_code == 200
+    assert client.post("/v1/score", json=feed).status_code == 200

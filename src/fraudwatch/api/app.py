@@ -229,6 +229,16 @@ def create_app(
     app.add_exception_handler(ContractError, _contract_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     secured = [Depends(keys.dependency())]
+    plain_openapi = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        """The OpenAPI document, its examples dated at the stream clock once there is one."""
+        clock_ms = service.engine.stream_clock_ms
+        if clock_ms is None:  # no stream yet: the examples' own time (this process's start)
+            return plain_openapi()
+        return schemas.dated_examples(plain_openapi(), _naive_utc(clock_ms))
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
     @app.post(
         "/v1/score", response_model=schemas.ScoreResult, dependencies=secured,

@@ -10,6 +10,8 @@ the API accepts exactly what the streaming pipeline accepts.
 from __future__ import annotations
 
 import datetime as dt
+import json
+import re
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
@@ -57,6 +59,27 @@ FEED_EXAMPLE: dict[str, Any] = {
     "trans_num": "8f2c1e0b9d4a4f7e8c3b2a1d0e9f8a7b",
     "current_time": int(EXAMPLE_TIME.replace(tzinfo=dt.UTC).timestamp()) * 1000,
 }
+
+
+def dated_examples(document: dict[str, Any], moment: dt.datetime) -> dict[str, Any]:
+    """The OpenAPI document with every example time moved from ``EXAMPLE_TIME`` to ``moment``.
+
+    A live stream's clock can run far from the process's start (the demo's runs 600x real
+    time), and an example older than ``FRAUDWATCH_MAX_EVENT_AGE`` would be refused: the
+    examples follow the stream clock each time the document is served.
+    """
+    moment = moment.replace(microsecond=0, tzinfo=None)
+    then, now = EXAMPLE_TIME.replace(tzinfo=dt.UTC), moment.replace(tzinfo=dt.UTC)
+    text = json.dumps(document).replace(
+        f'"{EXAMPLE_TIME:%Y-%m-%d %H:%M:%S}"', f'"{moment:%Y-%m-%d %H:%M:%S}"'
+    )
+    for old, new in (
+        (int(then.timestamp()) * 1000, int(now.timestamp()) * 1000),
+        (int(then.timestamp()), int(now.timestamp())),
+    ):
+        text = re.sub(rf"(?<![\d.]){old}(?![\d.])", str(new), text)
+    dated: dict[str, Any] = json.loads(text)
+    return dated
 
 
 class Transaction(BaseModel):
