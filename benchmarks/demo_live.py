@@ -20,7 +20,8 @@ import shutil
 import time
 from pathlib import Path
 
-from fraudwatch.demo import DEMO_SPEED, DemoState, demo_targets, live_system
+from fraudwatch.demo import DEMO_SPEED, DemoState, live_system
+from fraudwatch.demo_targets import demo_targets
 from fraudwatch.privacy import load_or_create_key
 from fraudwatch.sinks.store import Store
 

@@ -24,7 +24,8 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
-from fraudwatch.demo import DemoState, demo_targets, ensure_model, live_system
+from fraudwatch.demo import DemoState, ensure_model, live_system
+from fraudwatch.demo_targets import demo_targets
 from fraudwatch.privacy import load_or_create_key
 from fraudwatch.sinks.store import Store
 
