@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 from packaging.requirements import Requirement
 
+from fraudwatch.dashboard.server import METRIC_VALUE_FONT_SIZE
 from fraudwatch.deploy.hf_space import SPACE_PORT, build_space
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -56,6 +57,8 @@ def test_the_space_folder_holds_the_entry_point_package_and_pins(space: Path) ->
     assert re.search(r"^sdk: docker$", card, re.M) and f"app_port: {SPACE_PORT}" in card
     dockerfile = (space / "Dockerfile").read_text(encoding="utf-8")
     assert '"streamlit", "run", "app.py", "--server.port", "7860"' in dockerfile
+    # the same metric size as `fraudwatch dashboard`, where the browser test checks nothing is cut
+    assert f'"--theme.metricValueFontSize", "{METRIC_VALUE_FONT_SIZE}"]' in dockerfile
     # the database URL is a secret of the Space: no file carries it
     for path in space.rglob("*"):
         if path.is_file():

@@ -18,6 +18,8 @@ import tomllib
 from collections.abc import Sequence
 from pathlib import Path
 
+from fraudwatch.dashboard.server import METRIC_VALUE_FONT_SIZE
+
 PACKAGE = Path(__file__).resolve().parents[1]
 #: The repository root of a source checkout (pyproject.toml, constraints.txt).
 PROJECT = PACKAGE.parents[1]
@@ -58,7 +60,8 @@ ENV FRAUDWATCH_DATA_DIR=/tmp/fraudwatch PYTHONUNBUFFERED=1
 EXPOSE {port}
 CMD ["streamlit", "run", "app.py", "--server.port", "{port}", "--server.address", "0.0.0.0", \\
      "--server.headless", "true", "--browser.gatherUsageStats", "false", \\
-     "--server.fileWatcherType", "none", "--theme.base", "light"]
+     "--server.fileWatcherType", "none", "--theme.base", "light", \\
+     "--theme.metricValueFontSize", "{metric_font}"]
 """
 
 README = """---
@@ -105,7 +108,9 @@ def build_space(out: Path, project: Path = PROJECT, package: Path = PACKAGE) -> 
         "\n".join([*lines, *requirements(project / "pyproject.toml")]) + "\n", encoding="utf-8"
     )
     (out / "app.py").write_text(APP_PY.format(secrets=SECRET_NAMES), encoding="utf-8")
-    (out / "Dockerfile").write_text(DOCKERFILE.format(port=SPACE_PORT), encoding="utf-8")
+    (out / "Dockerfile").write_text(
+        DOCKERFILE.format(port=SPACE_PORT, metric_font=METRIC_VALUE_FONT_SIZE), encoding="utf-8"
+    )
     (out / "README.md").write_text(README.format(port=SPACE_PORT), encoding="utf-8")
     return out
 
