@@ -11,9 +11,9 @@ Every published transaction gets a sequence number (the cursor readers pass back
   stamped with that event time. Per-card timing is then exactly the data's: a card that
   buys every three hours in the simulator does so on this feed, only sooner.
 
-Each source row is converted to JSON once, as it is published (every value JSON-safe: NaN
-becomes null, numpy scalars become Python numbers); cursor reads are then string joins and
-the retained transactions cost about 600 bytes each.
+Each source row is converted to JSON once, as it is published
+(:mod:`fraudwatch.sources.feed_rows`); cursor reads are then string joins and the retained
+transactions cost about 600 bytes each.
 """
 
 from __future__ import annotations
@@ -21,35 +21,23 @@ from __future__ import annotations
 import json
 import logging
 import math
-import re
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import date, datetime
 from itertools import islice
 from types import TracebackType
 from typing import Any, Self
 
-import numpy as np
 import pandas as pd
 
 from fraudwatch.privacy import redact_pans
-from fraudwatch.schema import FEED_COLUMNS
+from fraudwatch.sources.feed_rows import FeedRow, prepared_rows
 
 log = logging.getLogger(__name__)
 
-_SOURCE_COLUMNS: tuple[str, ...] = tuple(c for c in FEED_COLUMNS if c != "current_time")
-_INTEGER_COLUMNS = frozenset({"cc_num", "zip", "city_pop", "is_fraud"})
-_NUMBER_COLUMNS = frozenset({"amt", "lat", "long", "merch_lat", "merch_long"})
-_DATE_COLUMNS = frozenset({"dob"})
-_INTEGER_TEXT = re.compile(r"[+-]?\d+")
-_DATE_PREFIX = re.compile(r"\d{4}-\d{2}-\d{2}(?:[ T].*)?")
-_EVENT_TIME_COLUMN = "trans_date_trans_time"
 #: Longest single wait of the publishing thread on the event clock (stays responsive).
 _MAX_TICK = 0.25
-#: Rows converted to JSON at a time: bounds the pause a large source chunk causes.
-_SLICE_ROWS = 1000
 #: Most rows published under one lock hold, so readers are never starved at high rates.
 _MAX_BURST = 1000
 #: Shortest sleep of the publishing thread: at high rates rows are published in small bursts.
@@ -322,8 +310,8 @@ class FeedPublisher:
                 self._condition.notify_all()
 
     def _due_by_rate(
-        self, upcoming: list[_Row], rows: Iterator[_Row], count: int, started: float
-    ) -> tuple[list[_Row], list[_Row]]:
+        self, upcoming: list[FeedRow], rows: Iterator[FeedRow], count: int, started: float
+    ) -> tuple[list[FeedRow], list[FeedRow]]:
         """Wall clock: row k falls due at ``started + k / rate``; (rows due now, next row)."""
         assert self.rate is not None
         due = int((time.monotonic() - started) * self.rate) + 1
@@ -335,13 +323,17 @@ class FeedPublisher:
         return batch, list(islice(rows, 1))
 
     def _due_by_event(
-        self, upcoming: list[_Row], rows: Iterator[_Row], started: float, origin_ms: int | None
-    ) -> tuple[list[_Row], list[_Row]]:
+        self,
+        upcoming: list[FeedRow],
+        rows: Iterator[FeedRow],
+        started: float,
+        origin_ms: int | None,
+    ) -> tuple[list[FeedRow], list[FeedRow]]:
         """Event clock: a row falls due when ``speed`` x the elapsed time reaches its time."""
         assert self.speed is not None
         speed = self.speed
 
-        def wait_for(row: _Row) -> float:
+        def wait_for(row: FeedRow) -> float:
             if row.event_ms is None or origin_ms is None:
                 return 0.0  # no time of its own: out at once (the reader rejects it)
             due = started + (row.event_ms - origin_ms) / 1000.0 / speed
@@ -358,14 +350,14 @@ class FeedPublisher:
             batch.append(row)
         return batch, []
 
-    def _source_rows(self) -> Iterator[_Row]:
+    def _source_rows(self) -> Iterator[FeedRow]:
         """The prepared rows; a failing source ends them, with the error kept for ``/health``."""
         try:
-            yield from _prepared_rows(self._source)
+            yield from prepared_rows(self._source)
         except Exception as error:
             self._error = f"{type(error).__name__}: {redact_pans(str(error))}"
 
-    def _publish(self, batch: list[_Row]) -> None:
+    def _publish(self, batch: list[FeedRow]) -> None:
         if self.speed is None:
             stamp = max(int(time.time() * 1000), self._last_stamp_ms)
             self._last_stamp_ms = stamp
@@ -388,124 +380,3 @@ class FeedPublisher:
             if self.speed is None:
                 self._stream_ms = self._last_stamp_ms
             self._condition.notify_all()
-
-
-# -- source rows → JSON ------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class _Row:
-    """A source row as JSON missing ``current_time`` and the closing brace, and its own time."""
-
-    prefix: str
-    event_ms: int | None
-
-
-def _prepared_rows(source: Iterable[pd.DataFrame]) -> Iterator[_Row]:
-    """Source rows ready to be stamped, with their event time in epoch ms when they have one."""
-    for frame in source:
-        for start in range(0, len(frame), _SLICE_ROWS):
-            yield from _prepare_slice(frame.iloc[start : start + _SLICE_ROWS])
-
-
-def _prepare_slice(frame: pd.DataFrame) -> Iterator[_Row]:
-    columns = [_column_values(frame, name) for name in _SOURCE_COLUMNS]
-    for values, event_ms in zip(zip(*columns, strict=True), _event_ms(frame), strict=True):
-        record = dict(zip(_SOURCE_COLUMNS, values, strict=True))
-        yield _Row(json.dumps(record, allow_nan=False, separators=(",", ":"))[:-1], event_ms)
-
-
-def _event_ms(frame: pd.DataFrame) -> list[int | None]:
-    """Each row's ``trans_date_trans_time`` in epoch milliseconds (None where unreadable)."""
-    if _EVENT_TIME_COLUMN not in frame:
-        return [None] * len(frame)
-    times = pd.to_datetime(frame[_EVENT_TIME_COLUMN], errors="coerce", format="mixed")
-    millis = times.to_numpy(dtype="datetime64[ms]").astype("int64").tolist()
-    return [None if missing else ms for ms, missing in zip(millis, times.isna(), strict=True)]
-
-
-def _column_values(frame: pd.DataFrame, name: str) -> list[Any]:
-    """One column as JSON-safe Python values of the type the Jedha feed uses."""
-    if name not in frame:
-        return [None] * len(frame)
-    series = frame[name]
-    numeric = pd.api.types.is_numeric_dtype(series.dtype)
-    if name in _NUMBER_COLUMNS and numeric and not pd.api.types.is_bool_dtype(series.dtype):
-        numbers = series.to_numpy(dtype="float64", na_value=np.nan).tolist()
-        return [value if math.isfinite(value) else None for value in numbers]
-    if (
-        name in _INTEGER_COLUMNS
-        and isinstance(series.dtype, np.dtype)
-        and series.dtype.kind in "iu"
-    ):
-        return list(series.tolist())
-    convert = _CONVERTERS.get(name, _text)
-    return [convert(value) for value in series.tolist()]
-
-
-def _is_missing(value: Any) -> bool:
-    if value is None or value is pd.NA or value is pd.NaT:
-        return True
-    return isinstance(value, float | np.floating) and math.isnan(value)
-
-
-def _integer(value: Any) -> Any:
-    """An integer when the value is one in any guise; anything else passes through as text."""
-    if _is_missing(value):
-        return None
-    if isinstance(value, bool | np.bool_):
-        return int(value)
-    if isinstance(value, int | np.integer):
-        return int(value)
-    if isinstance(value, float | np.floating):
-        return (
-            int(value) if value.is_integer() else (float(value) if math.isfinite(value) else None)
-        )
-    text = str(value).strip()
-    if _INTEGER_TEXT.fullmatch(text):
-        return int(text)
-    return text or None
-
-
-def _number(value: Any) -> Any:
-    """A finite float, or null; text that is not a number passes through for validation."""
-    if _is_missing(value):
-        return None
-    if isinstance(value, bool | np.bool_):
-        return bool(value)
-    if isinstance(value, int | float | np.integer | np.floating):
-        number = float(value)
-        return number if math.isfinite(number) else None
-    text = str(value).strip()
-    try:
-        number = float(text)
-    except ValueError:
-        return text or None
-    return number if math.isfinite(number) else None
-
-
-def _date(value: Any) -> Any:
-    """A ``YYYY-MM-DD`` string, as the Jedha feed writes dates of birth."""
-    if _is_missing(value):
-        return None
-    if isinstance(value, datetime | date):
-        return value.strftime("%Y-%m-%d")
-    if isinstance(value, np.datetime64):
-        return pd.Timestamp(value).strftime("%Y-%m-%d")
-    text = str(value).strip()
-    return text[:10] if _DATE_PREFIX.fullmatch(text) else (text or None)
-
-
-def _text(value: Any) -> Any:
-    if _is_missing(value):
-        return None
-    if isinstance(value, np.generic):
-        value = value.item()
-    return value if isinstance(value, str) else str(value)
-
-
-_CONVERTERS: dict[str, Callable[[Any], Any]] = {
-    **dict.fromkeys(_INTEGER_COLUMNS, _integer),
-    **dict.fromkeys(_NUMBER_COLUMNS, _number),
-    **dict.fromkeys(_DATE_COLUMNS, _date),
-}
