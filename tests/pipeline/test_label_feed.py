@@ -6,9 +6,11 @@ import datetime as dt
 from pathlib import Path
 
 import pandas as pd
+import pytest
 import sqlalchemy as sa
 
 from fraudwatch.pipeline.inputs import CsvReplay
+from fraudwatch.pipeline.label_feed import LabelFeed
 from fraudwatch.pipeline.runner import Runner
 from fraudwatch.pipeline.service import ScoringService
 from fraudwatch.sinks.store import Store
@@ -72,3 +74,19 @@ def test_a_replay_meets_the_labels_where_the_live_run_did(
     assert not changed[live_run.index.isin(early["trans_num"])].any()  # ... only after
     unlabelled.close()
     store.close()
+
+
+def test_scoring_goes_on_when_the_labels_cannot_be_read(
+    model_dir: Path, split_files: tuple[Path, Path], caplog: pytest.LogCaptureFixture
+) -> None:
+    down = Store("postgresql+psycopg://nobody@127.0.0.1:1/none", retry_attempts=1)
+    service = ScoringService.from_model_dir(model_dir, KEY)
+    service.labels = LabelFeed(down)
+    batch = next(read_transactions(split_files[1], chunk_rows=200))
+    scored = service.score(batch, source="test")
+    assert len(scored.decisions) == 200
+    assert "labels not read" in caplog.text
+    again = service.score(next(read_transactions(split_files[1], chunk_rows=10)), source="t")
+    assert len(again.decisions) == 10  # reads paused: no second wait on the dead store
+    assert caplog.text.count("labels not read") == 1
+    down.close()

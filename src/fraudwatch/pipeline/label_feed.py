@@ -39,8 +39,12 @@ class LabelFeed:
     or the batch reaches the next label that was still ahead of the stream.
     """
 
-    def __init__(self, store: Store, *, pending_every: float = 5.0) -> None:
+    def __init__(
+        self, store: Store, *, pending_every: float = 5.0, pause_after_error: float = 10.0
+    ) -> None:
         self.store, self.pending_every = store, pending_every
+        self.pause_after_error = pause_after_error
+        self._paused_until = -float("inf")
         self.cursor: LabelCursor | None = None
         self.learnt = 0
         self._pending_at = -float("inf")
@@ -48,8 +52,23 @@ class LabelFeed:
         self._next_effective: dt.datetime | None = None  # the first label still ahead
 
     def learn(self, engine: OnlineFeatures, until: dt.datetime) -> int:
-        """Learn the labels effective up to ``until`` that the engine has not learnt yet."""
+        """Learn the labels effective up to ``until`` that the engine has not learnt yet.
+
+        Never stops scoring: when the store cannot be read, the labels wait (reads pause
+        for ``pause_after_error`` seconds) and are learnt later, re-stamped with the clock
+        they then take effect at, so the record stays true.
+        """
         now = time.monotonic()
+        if now < self._paused_until:
+            return 0
+        try:
+            return self._learn(engine, until, now)
+        except Exception as error:  # an outage: scoring goes on without new labels
+            self._paused_until = now + self.pause_after_error
+            log.warning("labels not read (%s); scoring goes on, labels wait", error)
+            return 0
+
+    def _learn(self, engine: OnlineFeatures, until: dt.datetime, now: float) -> int:
         if now - self._pending_at >= self.pending_every:
             self._pending_at = now
             self.store.apply_pending_labels()
