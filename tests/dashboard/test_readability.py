@@ -157,3 +157,11 @@ def test_bulk_labelling_of_selected_alerts(seeded: SeededStore) -> None:
     left = app.dataframe[0].value["trans_num"].tolist()
     assert not set(chosen) & set(left)  # gone from the queue at once
     assert "selected alerts" not in shown_text(app)  # the selection does not carry over
+
+
+def test_the_model_pages_training_window_reads_to_the_second() -> None:
+    from fraudwatch.dashboard.views.model import _when
+
+    assert _when("2026-10-26 23:59:56.200000") == "2026-10-26 23:59:56"
+    assert _when("2025-09-01") == "2025-09-01 00:00:00"
+    assert _when(None) == "?" and _when("x") == "x"  # unreadable metadata stays as written

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
 from fraudwatch.config import get_settings
@@ -33,8 +34,8 @@ def model_page(reader: Reader, filters: Filters) -> None:
     second[1].metric("Threshold policy", str(info.metadata.get("threshold_policy", "—")))
     st.caption(
         ("Champion model. " if info.is_champion else "")
-        + f"Trained on {window.get('start', '?')} → {window.get('end', '?')}, "
-        f"validated from {window.get('validation_start', '?')}."
+        + f"Trained on {_when(window.get('start'))} → {_when(window.get('end'))}, "
+        f"validated from {_when(window.get('validation_start'))}."
         if window
         else "No training metadata registered for this version."
     )
@@ -84,3 +85,13 @@ def model_page(reader: Reader, filters: Filters) -> None:
             ),
         },
     )
+
+
+def _when(value: object) -> str:
+    """A training-window time from the metadata, to the second (``?`` when missing)."""
+    if value is None:
+        return "?"
+    try:
+        return formats.moment(pd.Timestamp(str(value)).to_pydatetime())
+    except ValueError:
+        return str(value)
