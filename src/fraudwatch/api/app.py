@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import datetime as dt
 import gc
 import logging
 import socket
@@ -233,10 +232,10 @@ def create_app(
 
     def openapi() -> dict[str, Any]:
         """The OpenAPI document, its examples dated at the stream clock once there is one."""
-        clock_ms = service.engine.stream_clock_ms
-        if clock_ms is None:  # no stream yet: the examples' own time (this process's start)
+        clock = service.stream_time
+        if clock is None:  # no stream yet: the examples' own time (this process's start)
             return plain_openapi()
-        return schemas.dated_examples(plain_openapi(), _naive_utc(clock_ms))
+        return schemas.dated_examples(plain_openapi(), clock)
 
     app.openapi = openapi  # type: ignore[method-assign]
 
@@ -414,11 +413,5 @@ def _answers(ping: Callable[[], bool]) -> bool:
 async def _beat_forever(heartbeat: Heartbeat, service: ScoringService) -> None:
     """Keep the API's status row current (its stream clock: the service's)."""
     while True:
-        clock_ms = service.engine.stream_clock_ms
-        stream_time = None if clock_ms is None else _naive_utc(clock_ms)
-        await asyncio.to_thread(heartbeat.beat, RUNNING, stream_time=stream_time)
+        await asyncio.to_thread(heartbeat.beat, RUNNING, stream_time=service.stream_time)
         await asyncio.sleep(heartbeat.every)
-
-
-def _naive_utc(epoch_ms: int) -> dt.datetime:
-    return dt.datetime.fromtimestamp(epoch_ms / 1000, dt.UTC).replace(tzinfo=None)

@@ -107,7 +107,6 @@ class Runner:
         self.summary = RunSummary()
         self._pending: list[Arrival] = []
         self._position: str | None = None
-        self._stream_time: pd.Timestamp | None = None
         self.heartbeat = Heartbeat(
             store,
             f"pipeline {source.source_id}",
@@ -146,8 +145,8 @@ class Runner:
 
     @property
     def stream_time(self) -> dt.datetime | None:
-        """The newest event time this run has scored (its stream's clock), naive UTC."""
-        return None if self._stream_time is None else self._stream_time.to_pydatetime()
+        """The stream clock: the scoring service's newest accepted event time, naive UTC."""
+        return self.service.stream_time
 
     def _beat(self, state: str, *, detail: str | None = None, force: bool = False) -> None:
         stream_time = self.stream_time
@@ -240,10 +239,6 @@ class Runner:
             self.summary.scored += len(scored.decisions)
             self.summary.rejected += len(scored.rejected)
             self.summary.flagged += int(scored.decisions["decision"].sum())
-            if len(scored.decisions):
-                newest = pd.Timestamp(scored.decisions["event_time"].max())
-                if self._stream_time is None or newest > self._stream_time:
-                    self._stream_time = newest
             self.summary.batches += 1
 
     def _resume(self) -> str | None:

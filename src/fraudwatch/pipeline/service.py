@@ -76,6 +76,12 @@ class ScoringService:
         #: :mod:`fraudwatch.pipeline.label_feed`
         self.labels: LabelFeed | None = None
 
+    @property
+    def stream_time(self) -> dt.datetime | None:
+        """The stream clock (newest event time accepted) as naive UTC; None before any."""
+        clock_ms = self.engine.stream_clock_ms
+        return None if clock_ms is None else _naive_utc(clock_ms)
+
     @classmethod
     def from_model_dir(
         cls, model_dir: Path, key: bytes, *, redis_url: str | None = None
