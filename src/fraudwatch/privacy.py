@@ -18,6 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
+from fraudwatch.errors import FraudwatchError
+
 log = logging.getLogger(__name__)
 
 TOKEN_HEX_CHARS = 32
@@ -41,7 +43,7 @@ _GROUP = re.compile(r"[0-9]+")
 _MIN_GROUP_DIGITS = 3
 
 
-class PanKeyError(ValueError):
+class PanKeyError(FraudwatchError, ValueError):
     """The PAN key is missing, too short or unreadable."""
 
 

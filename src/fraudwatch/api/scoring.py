@@ -18,6 +18,7 @@ import pandas as pd
 
 from fraudwatch.api.metrics import ApiMetrics
 from fraudwatch.api.writer import StoreWriter
+from fraudwatch.errors import FraudwatchError
 from fraudwatch.frames import column_arrays
 from fraudwatch.pipeline.service import ScoringService
 from fraudwatch.schema import Rejection
@@ -45,7 +46,7 @@ def named_thresholds(model_threshold: float) -> dict[str, float]:
     }
 
 
-class ContractError(Exception):
+class ContractError(FraudwatchError):
     """Records that passed the request schema but break the transaction contract."""
 
     def __init__(

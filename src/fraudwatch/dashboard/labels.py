@@ -14,6 +14,7 @@ from enum import Enum
 import sqlalchemy as sa
 
 from fraudwatch.dashboard.source import Reader
+from fraudwatch.errors import FraudwatchError
 from fraudwatch.privacy import redact_pans
 from fraudwatch.sinks import tables
 
@@ -35,7 +36,7 @@ class Verdict(Enum):
         return self is Verdict.CONFIRMED_FRAUD
 
 
-class LabelError(ValueError):
+class LabelError(FraudwatchError, ValueError):
     """A verdict that cannot be stored as given (the message says why, for the analyst)."""
 
 

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from fraudwatch.errors import FraudwatchError
 from fraudwatch.features.definitions import CARD_TTL_MS
 
 if TYPE_CHECKING:
@@ -68,7 +69,7 @@ return 1
 CLOCK_KEY = "stream-clock"
 
 
-class SharedStateConflictError(RuntimeError):
+class SharedStateConflictError(FraudwatchError, RuntimeError):
     """A batch's cards kept being moved by other processes; it was not scored."""
 
 

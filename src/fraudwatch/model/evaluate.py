@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from fraudwatch.errors import FraudwatchError
 from fraudwatch.model import metrics
 from fraudwatch.schema import LABEL_COLUMN, SCENARIO_COLUMN
 from fraudwatch.sources.csv_file import read_transactions
@@ -25,7 +26,7 @@ _LABEL_COLUMNS = [
 ]  # fmt: skip
 
 
-class EvaluationError(ValueError):
+class EvaluationError(FraudwatchError, ValueError):
     """Scores and labels cannot be evaluated together (no overlap, no labels, ...)."""
 
 

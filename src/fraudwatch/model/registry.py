@@ -20,6 +20,7 @@ from typing import Any
 import lightgbm as lgb
 import numpy as np
 
+from fraudwatch.errors import FraudwatchError
 from fraudwatch.features import FeatureReference
 
 MODEL_FILE = "model.txt"
@@ -28,7 +29,7 @@ REFERENCE_FILE = "reference.json"
 METADATA_FILE = "metadata.json"
 
 
-class ModelNotFoundError(FileNotFoundError):
+class ModelNotFoundError(FraudwatchError, FileNotFoundError):
     """The model folder does not exist or lacks a file a trained model always has."""
 
 

@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 from sklearn.linear_model import LogisticRegression
 
+from fraudwatch.errors import FraudwatchError
 from fraudwatch.features import (
     CATEGORICAL_FEATURES,
     FEATURE_NAMES,
@@ -75,7 +76,7 @@ class TrainConfig:
             raise ValueError("threshold_policy must be cost, alert_budget or precision")
 
 
-class TrainingDataError(ValueError):
+class TrainingDataError(FraudwatchError, ValueError):
     """The training data cannot train a model (too small, no fraud in a split, no labels)."""
 
 

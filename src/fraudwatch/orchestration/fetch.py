@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
+from fraudwatch.errors import FraudwatchError
 from fraudwatch.sinks import tables
 from fraudwatch.sinks.database import with_retry
 from fraudwatch.sinks.store import Store
@@ -34,7 +35,7 @@ JEDHA_MODE = "jedha"
 _LOOKUP_CHUNK = 500
 
 
-class FeedUnusableError(RuntimeError):
+class FeedUnusableError(FraudwatchError, RuntimeError):
     """The feed answered something that is not transactions; the run stores nothing."""
 
 

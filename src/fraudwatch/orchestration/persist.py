@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from fraudwatch.errors import FraudwatchError
 from fraudwatch.orchestration import staging
 from fraudwatch.orchestration.staging import RunBatch
 from fraudwatch.orchestration.state import install_snapshot, state_file
@@ -24,7 +25,7 @@ from fraudwatch.sinks.store import Store
 log = logging.getLogger(__name__)
 
 
-class CheckpointMovedError(RuntimeError):
+class CheckpointMovedError(FraudwatchError, RuntimeError):
     """Someone else moved the source's checkpoint while this run was working."""
 
 

@@ -17,6 +17,8 @@ from typing import Any, Self
 
 import httpx
 
+from fraudwatch.errors import FraudwatchError
+
 log = logging.getLogger(__name__)
 
 BATCH_PATH = "/v1/score/batch"
@@ -25,7 +27,7 @@ BATCH_PATH = "/v1/score/batch"
 DEFAULT_CHUNK = 1000
 
 
-class ScoringApiError(RuntimeError):
+class ScoringApiError(FraudwatchError, RuntimeError):
     """The scoring API refused a batch or could not be reached."""
 
 

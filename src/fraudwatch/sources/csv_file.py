@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from fraudwatch.errors import FraudwatchError
 from fraudwatch.schema import KAGGLE_COLUMNS, SCENARIO_COLUMN
 
 DEFAULT_CHUNK_ROWS = 200_000
@@ -26,7 +27,7 @@ _TEXT_COLUMNS = (
 _REQUIRED_HEADER = ("trans_date_trans_time", "cc_num", "category", "amt", "trans_num")
 
 
-class SourceFormatError(ValueError):
+class SourceFormatError(FraudwatchError, ValueError):
     """A file is not in the Kaggle transaction layout (wrong header, not a CSV, ...)."""
 
 

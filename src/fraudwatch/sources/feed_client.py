@@ -24,6 +24,7 @@ from typing import Any, Self
 import httpx
 import pandas as pd
 
+from fraudwatch.errors import FraudwatchError
 from fraudwatch.privacy import redact_pans
 from fraudwatch.schema import FEED_COLUMNS
 
@@ -40,7 +41,7 @@ _MAX_BACKOFF = 30.0
 _SNIPPET = 200
 
 
-class FeedError(RuntimeError):
+class FeedError(FraudwatchError, RuntimeError):
     """The feed could not be read: unreachable after retries, a 4xx answer, or a bad payload."""
 
     def __init__(self, message: str, *, url: str | None = None, status_code: int | None = None):
@@ -49,7 +50,7 @@ class FeedError(RuntimeError):
         self.status_code = status_code
 
 
-class _StopRequestedError(Exception):
+class _StopRequestedError(FraudwatchError):
     """The caller's stop event was set while waiting to retry."""
 
 

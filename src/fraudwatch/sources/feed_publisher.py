@@ -31,6 +31,7 @@ from typing import Any, Self
 
 import pandas as pd
 
+from fraudwatch.errors import FraudwatchError
 from fraudwatch.privacy import redact_pans
 from fraudwatch.sources.feed_rows import FeedRow, prepared_rows
 
@@ -88,7 +89,7 @@ class FeedStatus:
     stream_time: str | None = None
 
 
-class CursorAheadError(ValueError):
+class CursorAheadError(FraudwatchError, ValueError):
     """A reader's cursor is beyond anything published: it comes from another feed run."""
 
 
