@@ -10,7 +10,6 @@ and any other 4xx fails at once with the server's message.
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Mapping, Sequence
 from types import TracebackType
 from typing import Any, Self
@@ -18,6 +17,8 @@ from typing import Any, Self
 import httpx
 
 from fraudwatch.errors import FraudwatchError
+from fraudwatch.privacy import redact_pans
+from fraudwatch.retry import DEFAULT_MAX_DELAY, retry_call
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +26,7 @@ BATCH_PATH = "/v1/score/batch"
 #: The API's default batch limit (``fraudwatch.api.app``); a smaller server limit is met by
 #: splitting on 413.
 DEFAULT_CHUNK = 1000
+_MESSAGE_CHARS = 300
 
 
 class ScoringApiError(FraudwatchError, RuntimeError):
@@ -43,10 +45,12 @@ class ScoringApiClient:
         timeout: float = 60.0,
         retries: int = 4,
         backoff: float = 0.5,
+        max_delay: float = DEFAULT_MAX_DELAY,
         http: httpx.Client | None = None,
     ) -> None:
         self.url = url.rstrip("/")
         self.chunk, self.retries, self.backoff = chunk, retries, backoff
+        self.max_delay = max_delay
         headers = {"X-API-Key": api_key} if api_key else {}
         self._http = http or httpx.Client(timeout=timeout)
         self._headers = headers
@@ -93,39 +97,52 @@ class ScoringApiClient:
         return results
 
     def _post(self, body: dict[str, Any]) -> httpx.Response:
-        """POST with retries on network errors, 5xx and 429."""
-        problem = ""
-        for attempt in range(self.retries + 1):
-            try:
-                response = self._http.post(self.url + BATCH_PATH, json=body, headers=self._headers)
-            except httpx.TransportError as error:
-                problem = f"{type(error).__name__}: {error}"
-            else:
-                if response.status_code < 500 and response.status_code != 429:
-                    return response
-                problem = f"HTTP {response.status_code}: {_message(response)}"
-            if attempt < self.retries:
-                delay = self.backoff * 2**attempt
-                log.warning(
-                    "scoring API %s failed (%s); retry %d of %d in %.1f s",
-                    self.url,
-                    problem,
-                    attempt + 1,
-                    self.retries,
-                    delay,
-                )
-                time.sleep(delay)
-        raise ScoringApiError(
-            f"scoring API {self.url} failed after {self.retries + 1} attempts: {problem}"
-        )
+        """POST with retries on network errors, 5xx and 429 (:mod:`fraudwatch.retry`)."""
+
+        def attempt() -> httpx.Response:
+            response = self._http.post(self.url + BATCH_PATH, json=body, headers=self._headers)
+            if response.status_code < 500 and response.status_code != 429:
+                return response
+            raise ScoringApiError(f"HTTP {response.status_code}: {_message(response)}")
+
+        try:
+            return retry_call(
+                attempt,
+                retry_if=lambda error: isinstance(error, httpx.TransportError | ScoringApiError),
+                what=f"scoring API {self.url}",
+                logger=log,
+                attempts=self.retries + 1,
+                base_delay=self.backoff,
+                max_delay=self.max_delay,
+                describe=_problem,
+            )
+        except (httpx.TransportError, ScoringApiError) as error:
+            raise ScoringApiError(
+                f"scoring API {self.url} failed after {self.retries + 1} attempts: "
+                f"{redact_pans(_problem(error))}"
+            ) from None
+
+
+def _problem(error: BaseException) -> str:
+    """What went wrong: the answer's status and message, or the connection's failure."""
+    if isinstance(error, ScoringApiError):
+        return str(error)
+    return f"{type(error).__name__}: {error}".rstrip(": ")
 
 
 def _message(response: httpx.Response) -> str:
-    """The API's own explanation (``message``/``detail``), short; never the request body."""
+    """The API's own explanation (``message``/``detail``), short and with card numbers masked.
+
+    Never the request body; but a server (or a proxy before it) may echo a record, so the
+    text is masked before it is cut (a cut PAN would no longer look like one).
+    """
     try:
         body = response.json()
     except ValueError:
-        return response.text[:200] or response.reason_phrase
-    if isinstance(body, Mapping):
-        return str(body.get("message") or body.get("detail") or body)[:300]
-    return str(body)[:300]
+        text = response.text or response.reason_phrase
+    else:
+        if isinstance(body, Mapping):
+            text = str(body.get("message") or body.get("detail") or body)
+        else:
+            text = str(body)
+    return redact_pans(text)[:_MESSAGE_CHARS]

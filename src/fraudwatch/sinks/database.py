@@ -4,13 +4,13 @@ A managed Postgres (Neon) suspends its compute when idle and drops connections w
 restarts; a laptop's SQLite file is briefly locked by a second writer. Both should cost a
 retry, not an error: the engine pings pooled connections before use, recycles them before
 a proxy's idle timeout, keeps TCP alive, and :func:`with_retry` repeats a whole unit of
-work on errors that a second attempt can cure. URLs are only ever logged masked.
+work on errors that a second attempt can cure (the one policy of :mod:`fraudwatch.retry`).
+URLs are only ever logged masked.
 """
 
 from __future__ import annotations
 
 import logging
-import random
 import re
 import sqlite3
 import time
@@ -22,6 +22,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, DisconnectionError, OperationalError
 
+from fraudwatch.retry import error_text, retry_call
 from fraudwatch.sinks.neon import neon_connect_args
 
 log = logging.getLogger(__name__)
@@ -51,6 +52,7 @@ _USERINFO_PASSWORD = re.compile(r"(//[^/:@]*:)[^@/]*@")
 _TRANSIENT_SQLSTATE_PREFIXES = ("08", "40", "57P", "53300")
 #: Connection failures that no retry cures (checked when the driver gives no SQLSTATE).
 _PERMANENT_MESSAGES = ("authentication failed", "does not exist", "no password supplied")
+#: Longest wait between two attempts: a store call is waited for by a scoring loop or a page.
 _MAX_DELAY_S = 10.0
 
 
@@ -187,34 +189,27 @@ def with_retry(
     what: str = "database operation",
     sleep: Callable[[float], None] = time.sleep,
 ) -> T:
-    """Call ``fn``; on a transient error wait (exponential backoff, jitter) and call it again.
+    """Call ``fn``; on a transient error wait and call it again (:mod:`fraudwatch.retry`).
 
     ``fn`` must be a whole unit of work (one transaction), so repeating it is safe. Each
-    retry is logged at WARNING with the masked URL; non-transient errors (constraint
-    violations, bad SQL) and the last failure propagate unchanged.
+    retry is logged at WARNING with the masked URL and the error's first line, its password
+    scrubbed; non-transient errors (constraint violations, bad SQL) and the last failure
+    propagate unchanged.
     """
-    if attempts < 1:
-        raise ValueError("attempts must be at least 1")
     where = mask_url(url) if url is not None else "the database"
-    for attempt in range(1, attempts + 1):
-        try:
-            return fn()
-        except Exception as error:
-            if attempt == attempts or not is_transient(error):
-                raise
-            delay = min(_MAX_DELAY_S, base_delay * 2 ** (attempt - 1)) * random.uniform(0.5, 1.5)
-            detail = str(error).strip().splitlines()[0] if str(error).strip() else ""
-            if url is not None:
-                detail = scrub(detail, url)
-            log.warning(
-                "%s on %s failed (attempt %d of %d, retrying in %.2f s): %s: %s",
-                what,
-                where,
-                attempt,
-                attempts,
-                delay,
-                type(error).__name__,
-                detail[:300],
-            )
-            sleep(delay)
-    raise AssertionError("unreachable")  # pragma: no cover
+
+    def describe(error: BaseException) -> str:
+        text = error_text(error)
+        return scrub(text, url) if url is not None else text
+
+    return retry_call(
+        fn,
+        retry_if=is_transient,
+        what=f"{what} on {where}",
+        logger=log,
+        attempts=attempts,
+        base_delay=base_delay,
+        max_delay=_MAX_DELAY_S,
+        describe=describe,
+        sleep=sleep,
+    )

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import logging
-import random
 import threading
 import time
 from collections import deque
@@ -26,6 +25,7 @@ import pandas as pd
 
 from fraudwatch.errors import FraudwatchError
 from fraudwatch.privacy import redact_pans
+from fraudwatch.retry import DEFAULT_MAX_DELAY, retry_call
 from fraudwatch.schema import FEED_COLUMNS
 
 log = logging.getLogger(__name__)
@@ -37,7 +37,6 @@ SEEN_MEMORY = 100_000
 #: The server's longest long-poll (``feed_server.MAX_WAIT_SECONDS``; not imported, so the
 #: client does not pull in the server's dependencies).
 _MAX_WAIT = 30.0
-_MAX_BACKOFF = 30.0
 _SNIPPET = 200
 
 
@@ -52,6 +51,23 @@ class FeedError(FraudwatchError, RuntimeError):
 
 class _StopRequestedError(FraudwatchError):
     """The caller's stop event was set while waiting to retry."""
+
+
+class _RetryableAnswerError(FraudwatchError):
+    """A 5xx or 429 answer: worth another attempt (the server's trouble, not ours)."""
+
+    def __init__(self, problem: str, status_code: int) -> None:
+        super().__init__(problem)
+        self.status_code = status_code
+
+
+#: What the feed retries: the connection failing, or an answer that asks to come back.
+_RETRIED = (
+    httpx.TimeoutException,
+    httpx.NetworkError,
+    httpx.RemoteProtocolError,
+    _RetryableAnswerError,
+)
 
 
 @dataclass(frozen=True)
@@ -359,39 +375,49 @@ class FeedClient:
         stop: threading.Event | None,
     ) -> Any:
         """GET with retries on network errors, timeouts, 5xx and 429; 4xx raise at once."""
-        attempts = self.retries + 1
-        problem, status = "", None
-        for attempt in range(1, attempts + 1):
-            try:
-                response = self._http.get(url, params=params, timeout=self.timeout + extra_timeout)
-            except (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError) as error:
-                problem, status = f"{type(error).__name__}: {error}".rstrip(": "), None
-            else:
-                status = response.status_code
-                if response.is_success:
-                    return _json_body(response, url)
-                problem = f"HTTP {status}: {_error_message(response)}"
-                if status < 500 and status != 429:
-                    raise FeedError(f"{url} answered {problem}", url=url, status_code=status)
-            if attempt == attempts:
-                break
-            delay = min(self.backoff * 2 ** (attempt - 1), _MAX_BACKOFF)
-            delay += random.uniform(0, delay / 10)
-            log.warning(
-                "feed request to %s failed (%s); retry %d of %d in %.2f s",
-                url,
-                problem,
-                attempt,
-                self.retries,
-                delay,
-            )
+
+        def attempt() -> Any:
+            response = self._http.get(url, params=params, timeout=self.timeout + extra_timeout)
+            if response.is_success:
+                return _json_body(response, url)
+            status = response.status_code
+            problem = f"HTTP {status}: {_error_message(response)}"
+            if status < 500 and status != 429:  # our mistake: no retry cures it
+                raise FeedError(f"{url} answered {problem}", url=url, status_code=status)
+            raise _RetryableAnswerError(problem, status)
+
+        def wait(seconds: float) -> None:
             if stop is None:
-                time.sleep(delay)
-            elif stop.wait(delay):
+                time.sleep(seconds)
+            elif stop.wait(seconds):
                 raise _StopRequestedError
-        raise FeedError(
-            f"feed {url} failed after {attempts} attempt(s): {problem}", url=url, status_code=status
-        )
+
+        try:
+            return retry_call(
+                attempt,
+                retry_if=lambda error: isinstance(error, _RETRIED),
+                what=f"feed request to {url}",
+                logger=log,
+                attempts=self.retries + 1,
+                base_delay=self.backoff,
+                max_delay=DEFAULT_MAX_DELAY,
+                describe=_problem,
+                sleep=wait,
+            )
+        except _RETRIED as error:
+            status = error.status_code if isinstance(error, _RetryableAnswerError) else None
+            raise FeedError(
+                f"feed {url} failed after {self.retries + 1} attempt(s): {_problem(error)}",
+                url=url,
+                status_code=status,
+            ) from error
+
+
+def _problem(error: BaseException) -> str:
+    """What went wrong, for the retry warnings and the final error."""
+    if isinstance(error, _RetryableAnswerError):
+        return str(error)
+    return f"{type(error).__name__}: {error}".rstrip(": ")
 
 
 def _json_body(response: httpx.Response, url: str) -> Any:
