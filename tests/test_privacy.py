@@ -13,6 +13,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from fraudwatch.config import Settings, get_settings
 from fraudwatch.log import configure_logging
 from fraudwatch.privacy import (
     PanKeyError,
@@ -21,6 +22,7 @@ from fraudwatch.privacy import (
     load_or_create_key,
     luhn_valid,
     mask_pan,
+    pan_key_from_settings,
     redact_card_numbers,
     redact_pans,
 )
@@ -129,6 +131,22 @@ def test_key_is_generated_once_with_a_warning(
         second = load_or_create_key(None, key_file)
     assert first == second and len(first) >= 32
     assert caplog.text == ""
+
+
+def test_the_settings_key_is_the_configured_one_else_one_file_in_the_data_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every front reads the key through pan_key_from_settings: the CLI's is the same."""
+    from fraudwatch.cli.common import pan_key
+
+    configured = Settings(pan_key="a-configured-key-of-enough-length", data_dir=tmp_path)
+    assert pan_key_from_settings(configured) == b"a-configured-key-of-enough-length"
+    assert not (tmp_path / "pan.key").exists()
+    generated = pan_key_from_settings(Settings(data_dir=tmp_path))
+    assert (tmp_path / "pan.key").read_text(encoding="utf-8").strip().encode() == generated
+    monkeypatch.setenv("FRAUDWATCH_DATA_DIR", str(tmp_path))
+    get_settings.cache_clear()
+    assert pan_key() == generated == pan_key_from_settings(Settings(data_dir=tmp_path))
 
 
 def test_no_full_pan_in_any_log_line(capfd: pytest.CaptureFixture[str]) -> None:

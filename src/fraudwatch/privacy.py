@@ -15,10 +15,14 @@ import re
 import secrets
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from fraudwatch.errors import FraudwatchError
+
+if TYPE_CHECKING:
+    from fraudwatch.config import Settings
 
 log = logging.getLogger(__name__)
 
@@ -160,6 +164,16 @@ def load_or_create_key(configured: str | None, key_file: Path) -> bytes:
         key_file,
     )
     return new_key.encode("utf-8")
+
+
+def pan_key_from_settings(settings: Settings) -> bytes:
+    """The PAN key of these settings: ``FRAUDWATCH_PAN_KEY``, else ``<data_dir>/pan.key``.
+
+    The one place that reads the key from the settings, so the CLI, the API and the DAG
+    tasks always tokenize with the same key (made once into the data folder when unset).
+    """
+    secret = settings.pan_key.get_secret_value() if settings.pan_key else None
+    return load_or_create_key(secret, settings.pan_key_file)
 
 
 class PanRedactingFilter(logging.Filter):

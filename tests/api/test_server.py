@@ -10,6 +10,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+import sqlalchemy as sa
 import uvicorn
 
 from fraudwatch.api.schemas import KAGGLE_EXAMPLE
@@ -58,6 +59,32 @@ def test_api_keys_from_the_settings(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("FRAUDWATCH_API_KEYS", " first , ,second")  # comma-separated
     assert configured_api_keys(Settings()) == ["first", "second"]
     assert "first" not in repr(Settings())
+
+
+def test_the_app_migrates_over_the_configured_direct_database_url(
+    model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """FRAUDWATCH_DIRECT_DATABASE_URL reaches the API's store, as it reaches the CLI's and DAG's.
+
+    The two URLs name two SQLite files here, so the one that got the schema tells which URL
+    the migration used (it used to be the pooled one: the API built its store by hand).
+    """
+    pooled, direct = tmp_path / "pooled.db", tmp_path / "direct.db"
+    monkeypatch.setenv("FRAUDWATCH_DATABASE_URL", f"sqlite:///{pooled}")
+    monkeypatch.setenv("FRAUDWATCH_DIRECT_DATABASE_URL", f"sqlite:///{direct}")
+    _app, store = build_app(model_dir, api_keys=[], settings=Settings())
+    try:
+        assert store.url == f"sqlite:///{pooled}"
+        assert store.migration_url == f"sqlite:///{direct}"
+    finally:
+        store.close()
+    tables = {}
+    for name, path in (("pooled", pooled), ("direct", direct)):
+        engine = sa.create_engine(f"sqlite:///{path}")
+        tables[name] = set(sa.inspect(engine).get_table_names())
+        engine.dispose()
+    assert "alembic_version" in tables["direct"]
+    assert "alembic_version" not in tables["pooled"]
 
 
 def test_the_app_keeps_card_state_in_redis_when_configured(

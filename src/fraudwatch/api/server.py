@@ -16,10 +16,7 @@ from fastapi import FastAPI
 from fraudwatch.api.app import DEFAULT_BATCH_LIMIT, create_app
 from fraudwatch.config import Settings, get_settings
 from fraudwatch.log import configure_logging
-from fraudwatch.model.registry import champion_dir
-from fraudwatch.pipeline.service import ScoringService
-from fraudwatch.privacy import load_or_create_key
-from fraudwatch.sinks.database import database_url as resolve_database_url
+from fraudwatch.pipeline.build import build_service, build_store
 from fraudwatch.sinks.store import Store
 
 log = logging.getLogger(__name__)
@@ -42,15 +39,14 @@ def build_app(
 ) -> tuple[FastAPI, Store]:
     """The app over the given (or champion) model and the given (or configured) database.
 
-    The schema is brought up to date first; if the database cannot be reached the API
-    starts anyway and ``/ready`` reports it.
+    Model, PAN key and store come from :mod:`fraudwatch.pipeline.build`, as for the other
+    fronts (the configured store migrates over ``FRAUDWATCH_DIRECT_DATABASE_URL``). The
+    schema is brought up to date first; if the database cannot be reached the API starts
+    anyway and ``/ready`` reports it.
     """
     settings = settings or get_settings()
-    folder = model_dir or champion_dir(settings.data_dir)
-    secret = settings.pan_key.get_secret_value() if settings.pan_key else None
-    key = load_or_create_key(secret, settings.pan_key_file)
-    service = ScoringService.from_model_dir(folder, key, redis_url=settings.redis_url)
-    store = Store(resolve_database_url(database_url or settings.database_url, settings.data_dir))
+    service = build_service(settings, model_dir)
+    store = build_store(settings, database_url)
     try:
         store.upgrade()
     except Exception as error:  # the store already retried; /ready will say it is down

@@ -82,11 +82,9 @@ def progress_every(stream: TextIO | None = None) -> float:
 
 def pan_key() -> bytes:
     """The PAN key from the settings (generated into the data folder on first use)."""
-    from fraudwatch.privacy import load_or_create_key
+    from fraudwatch.privacy import pan_key_from_settings
 
-    settings = get_settings()
-    secret = settings.pan_key.get_secret_value() if settings.pan_key else None
-    return load_or_create_key(secret, settings.pan_key_file)
+    return pan_key_from_settings(get_settings())
 
 
 def stop_on_signals() -> threading.Event:

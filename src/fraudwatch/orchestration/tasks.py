@@ -21,6 +21,7 @@ from fraudwatch.orchestration.ingest import ingest
 from fraudwatch.orchestration.remote import ScoringApiClient
 from fraudwatch.orchestration.score import score_run
 from fraudwatch.orchestration.staging import RunBatch
+from fraudwatch.privacy import pan_key_from_settings
 from fraudwatch.sinks.store import Store
 
 log = logging.getLogger(__name__)
@@ -39,8 +40,9 @@ def fetch_transactions(
         log.info("removed %d staging folder(s) of old failed runs", removed)
     with Store.from_settings(settings) as store:
         store.upgrade()  # a no-op once the schema is current
+        key = pan_key_from_settings(settings)
         batch = ingest(
-            store, settings.feed_url, _pan_key(settings), folder, _state_dir(settings),
+            store, settings.feed_url, key, folder, _state_dir(settings),
             for_api=bool(settings.api_url), max_records=max_records,
             jedha_seconds=jedha_poll_seconds,
         )  # fmt: skip
@@ -57,10 +59,9 @@ def score_transactions(batch: Mapping[str, Any]) -> dict[str, Any]:
             return score_run(run, service=None, state_dir=_state_dir(settings), api=api).to_xcom()
     service = None
     if run.valid:
-        from fraudwatch.model.registry import champion_dir
-        from fraudwatch.pipeline.service import ScoringService
+        from fraudwatch.pipeline.build import build_service
 
-        service = ScoringService.from_model_dir(champion_dir(settings.data_dir), _pan_key(settings))
+        service = build_service(settings, shared_state=False)
         with Store.from_settings(settings) as store:
             store.record_model_version(service.model_version, service.bundle.metadata)
     return score_run(run, service=service, state_dir=_state_dir(settings)).to_xcom()
@@ -88,10 +89,3 @@ def _settings() -> Settings:
 
 def _state_dir(settings: Settings) -> Path:
     return settings.data_dir.expanduser().absolute() / "state"
-
-
-def _pan_key(settings: Settings) -> bytes:
-    from fraudwatch.privacy import load_or_create_key
-
-    secret = settings.pan_key.get_secret_value() if settings.pan_key else None
-    return load_or_create_key(secret, settings.pan_key_file)
