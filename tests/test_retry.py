@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 import logging
 import re
+import socket
+import threading
 import time
 
 import httpx
@@ -190,3 +192,20 @@ def test_the_scoring_api_client_masks_a_refusal_and_does_not_retry_it() -> None:
     assert hits == [1]
     assert PAN not in str(raised.value)
     assert MASKED_PAN in str(raised.value)
+
+
+def test_a_stop_event_ends_the_feed_clients_wait_between_attempts() -> None:
+    """The caller's stop event cuts a retry wait short: polling ends at once, no error."""
+    with socket.socket() as nobody:
+        nobody.bind(("127.0.0.1", 0))  # bound, not listening: connections are refused
+        url = f"http://127.0.0.1:{nobody.getsockname()[1]}/current-transactions"
+        stop = threading.Event()
+        timer = threading.Timer(0.3, stop.set)
+        with FeedClient(url, retries=5, backoff=2.0) as client:
+            started = time.monotonic()
+            timer.start()
+            batches = list(client.poll(interval=0.1, stop=stop))
+            elapsed = time.monotonic() - started
+        timer.join()
+    assert batches == []
+    assert elapsed < 1.0  # the first wait alone is at least 1 s
