@@ -16,8 +16,8 @@ from pathlib import Path
 from fraudwatch.orchestration import staging
 from fraudwatch.orchestration.fetch import fetch_new, resume_position, source_id
 from fraudwatch.orchestration.staging import RunBatch
-from fraudwatch.orchestration.state import snapshot_position, state_file
 from fraudwatch.pipeline.prepare import prepare_batch
+from fraudwatch.pipeline.snapshots import snapshot_position, state_file
 from fraudwatch.sinks.records import DeadLetter, dead_letters
 from fraudwatch.sinks.store import Store
 from fraudwatch.sources.feed_client import FeedClient
