@@ -184,3 +184,40 @@ def _quiet_clock(monkeypatch: pytest.MonkeyPatch) -> None:
     from fraudwatch.config import get_settings
 
     get_settings.cache_clear()
+
+
+def test_the_tasks_keep_the_card_state_in_redis_when_configured(
+    monkeypatch: pytest.MonkeyPatch,
+    data_dir: Path,
+    feed_frames: list[pd.DataFrame],
+    redis_address: tuple[str, int],
+) -> None:
+    """FRAUDWATCH_REDIS_URL: the score task's service holds its cards in Redis, no file."""
+    from fraudwatch.config import get_settings
+    from fraudwatch.features.shared import DEFAULT_NAMESPACE
+    from fraudwatch.orchestration import tasks
+    from fraudwatch.sources.feed_server import running_feed_server
+
+    host, port = redis_address
+    redis_url = f"redis://{host}:{port}/13"  # a database of its own: the keys are the defaults
+    shared = RedisCardState(redis_url)
+    shared.clear()
+    monkeypatch.setenv("FRAUDWATCH_DATA_DIR", str(data_dir))
+    monkeypatch.setenv("FRAUDWATCH_PAN_KEY", KEY.decode())
+    monkeypatch.setenv("FRAUDWATCH_REDIS_URL", redis_url)
+    try:
+        with running_feed_server(iter(feed_frames), rate=10_000.0) as url:
+            monkeypatch.setenv("FRAUDWATCH_FEED_URL", url)
+            get_settings.cache_clear()
+            time.sleep(0.5)  # let the feed publish
+            fetched = tasks.fetch_transactions("manual__redis", max_records=100)
+            scored = tasks.score_transactions(fetched)
+            tasks.report_alerts(tasks.store_decisions(scored))
+        assert int(scored["scored"]) > 0
+        keys = list(shared.client.scan_iter(match=DEFAULT_NAMESPACE + "*", count=1000))
+        assert len(keys) > 1  # the cards (and the stream clock) are in Redis
+        assert not list(data_dir.glob("state/features-*.pkl"))  # and not in a local file
+    finally:
+        get_settings.cache_clear()
+        shared.clear()
+        shared.close()

@@ -41,7 +41,8 @@ def fetch_transactions(
         store.upgrade()  # a no-op once the schema is current
         batch = ingest(
             store, settings.feed_url, _pan_key(settings), folder, _state_dir(settings),
-            for_api=bool(settings.api_url), max_records=max_records,
+            for_api=bool(settings.api_url), shared_state=bool(settings.redis_url),
+            max_records=max_records,
             jedha_seconds=jedha_poll_seconds,
         )  # fmt: skip
     return batch.to_xcom()
@@ -60,7 +61,9 @@ def score_transactions(batch: Mapping[str, Any]) -> dict[str, Any]:
         from fraudwatch.model.registry import champion_dir
         from fraudwatch.pipeline.service import ScoringService
 
-        service = ScoringService.from_model_dir(champion_dir(settings.data_dir), _pan_key(settings))
+        service = ScoringService.from_model_dir(
+            champion_dir(settings.data_dir), _pan_key(settings), redis_url=settings.redis_url
+        )
         with Store.from_settings(settings) as store:
             store.record_model_version(service.model_version, service.bundle.metadata)
     return score_run(run, service=service, state_dir=_state_dir(settings)).to_xcom()
