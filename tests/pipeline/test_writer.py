@@ -26,6 +26,7 @@ class FakeStore:
     def __init__(self, fail_on: Sequence[int] = (), gate: threading.Event | None = None) -> None:
         self.calls: list[tuple[list[str], int, tuple[str, str] | None]] = []
         self.fail_on, self.gate, self.attempts = set(fail_on), gate, 0
+        self.entered = threading.Event()  # a write has started
 
     def write_batch(
         self,
@@ -33,6 +34,7 @@ class FakeStore:
         rejected: Sequence[DeadLetter] = (),
         checkpoint: tuple[str, str] | None = None,
     ) -> int:
+        self.entered.set()
         if self.gate is not None:
             self.gate.wait(5)
         self.attempts += 1
@@ -122,11 +124,10 @@ def test_background_never_raises_and_counts_what_it_could_not_store() -> None:
 def test_background_drops_when_its_queue_is_full_instead_of_blocking() -> None:
     gate = threading.Event()
     counts = Counts()
-    writer = BatchWriter.background(FakeStore(gate=gate), counts, max_wait=0.0, max_queued=1)
+    store = FakeStore(gate=gate)
+    writer = BatchWriter.background(store, counts, max_wait=0.0, max_queued=1)
     writer.put(decisions("a"))  # the thread takes it and waits on the gate
-    deadline = threading.Event()
-    while writer._queue.qsize():  # until the thread has taken it
-        deadline.wait(0.01)
+    assert store.entered.wait(5)
     writer.put(decisions("b"))  # fills the queue
     writer.put(decisions("c"))  # dropped at once, counted
     assert counts.rows["failed"] == 1
