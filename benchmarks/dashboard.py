@@ -28,7 +28,7 @@ import psycopg
 from fraudwatch.dashboard import browse, export, model_info, queries
 from fraudwatch.dashboard.filters import Filters, time_range
 from fraudwatch.dashboard.source import Reader
-from fraudwatch.pipeline.decision import DECISION_COLUMNS
+from fraudwatch.decision import DECISION_COLUMNS
 from fraudwatch.schema import CATEGORIES
 from fraudwatch.sinks import Store
 

@@ -49,7 +49,7 @@ def _train(train_csv: Path, model_dir: Path, queue: Any) -> None:
 
 
 def _score(model_dir: Path, test_csv: Path, train_csv: Path, out: Path, queue: Any) -> None:
-    from fraudwatch.model.scorer import score_file
+    from fraudwatch.pipeline.score_file import score_file
 
     summary = score_file(model_dir, test_csv, out, KEY, history=train_csv)
     queue.put({"scored_rows": summary.scored, "history_rows": summary.history_rows,

@@ -25,7 +25,7 @@ import pandas as pd
 import psycopg
 from sqlalchemy.engine import make_url
 
-from fraudwatch.pipeline.decision import DECISION_COLUMNS
+from fraudwatch.decision import DECISION_COLUMNS
 from fraudwatch.schema import CATEGORIES
 from fraudwatch.sinks import Store
 from fraudwatch.sinks.database import normalise_url

@@ -194,10 +194,7 @@ def live_system(
     if not from_snapshot:
         progress("warming card history with the simulated past")
         for frame in state.history():
-            batch = prepare_batch(frame, key).transactions
-            service.engine.transform_many(
-                batch.sort_values("event_time", kind="stable"), labelled=True
-            )
+            service.learn_history(prepare_batch(frame, key).transactions)
     cursor = int(position or 0)
     if cursor:
         progress(f"continuing the live stream after transaction {cursor:,}")

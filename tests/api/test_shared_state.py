@@ -13,9 +13,9 @@ import pytest
 
 from fraudwatch.features.shared import RedisCardState
 from fraudwatch.model.registry import load_bundle
-from fraudwatch.model.scorer import score_file
 from fraudwatch.pipeline.inputs import CsvReplay
 from fraudwatch.pipeline.runner import Runner
+from fraudwatch.pipeline.score_file import score_file
 from fraudwatch.pipeline.service import ScoringService
 from fraudwatch.sinks import Store
 from fraudwatch.sources.csv_file import read_transactions, write_transactions

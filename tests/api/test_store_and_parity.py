@@ -13,7 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from fraudwatch.api.schemas import KAGGLE_EXAMPLE
-from fraudwatch.model.scorer import score_file
+from fraudwatch.pipeline.score_file import score_file
 from fraudwatch.sinks import Store
 from fraudwatch.sources.csv_file import read_transactions, write_transactions
 from tests.api.conftest import KEY, json_records

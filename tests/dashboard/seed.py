@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import pandas as pd
 
-from fraudwatch.pipeline.decision import make_decisions
+from fraudwatch.decision import make_decisions
 from fraudwatch.privacy import card_token, mask_pan
 from fraudwatch.schema import CATEGORIES
 from fraudwatch.sinks import Store

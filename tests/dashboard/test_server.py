@@ -40,6 +40,6 @@ def test_modules_stay_small() -> None:
 
 
 def test_risk_levels_match_the_scorer() -> None:
-    from fraudwatch.model.scorer import RISK_LEVELS as SCORER_LEVELS
+    from fraudwatch.decision import RISK_LEVELS as SCORER_LEVELS
 
     assert tuple(SCORER_LEVELS) == RISK_LEVELS

@@ -9,11 +9,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from fraudwatch.decision import RISK_LEVELS, risk_levels
 from fraudwatch.features import compute_features
 from fraudwatch.model.evaluate import EvaluationError, evaluate, format_report
 from fraudwatch.model.registry import ModelBundle
-from fraudwatch.model.scorer import RISK_LEVELS, SCORE_COLUMNS, Scorer, risk_levels, score_file
+from fraudwatch.model.scorer import Scorer
 from fraudwatch.pipeline.prepare import read_prepared
+from fraudwatch.pipeline.score_file import SCORE_COLUMNS, score_file
 from tests.model.conftest import KEY
 
 

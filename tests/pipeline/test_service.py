@@ -88,3 +88,72 @@ def test_column_path_maps_rejections_and_order_back_to_the_input(
     assert "cc_num" not in scored.decisions
     masked = scored.decisions["masked_pan"].tolist()
     assert all("*" in value for value in masked)
+
+
+def test_a_restored_snapshot_scores_as_the_service_it_was_taken_from(
+    model_dir: Path, records: list[dict[str, Any]]
+) -> None:
+    """snapshot()/restore() carry the whole feature state: cards, stream clock, labels' place."""
+    from fraudwatch.sinks.labels import LabelCursor
+
+    class Labels:  # a label feed that only keeps its place
+        def __init__(self) -> None:
+            self.cursor: LabelCursor | None = None
+
+        def learn(self, *_: Any) -> int:
+            return 0
+
+        def state(self) -> LabelCursor | None:
+            return self.cursor
+
+        def restore(self, cursor: LabelCursor | None) -> None:
+            self.cursor = cursor
+
+    original = ScoringService.from_model_dir(model_dir, KEY)
+    original.labels = Labels()  # type: ignore[assignment]
+    original.score(records[:400], source="test")
+    original.labels.cursor = "the labels' place"  # type: ignore[union-attr,assignment]
+    saved = original.snapshot()
+    restored = ScoringService.from_model_dir(model_dir, KEY)
+    restored.labels = Labels()  # type: ignore[assignment]
+    restored.restore(saved)
+    assert restored.labels.state() == "the labels' place"  # type: ignore[union-attr]
+    assert restored.stream_time == original.stream_time is not None
+    ours = restored.score(records[400:], source="test").decisions
+    theirs = original.score(records[400:], source="test").decisions
+    pd.testing.assert_frame_equal(_without_latency(ours), _without_latency(theirs))
+    cold = ScoringService.from_model_dir(model_dir, KEY).score(records[400:], source="test")
+    assert not np.allclose(  # the state mattered: without it the scores differ
+        cold.decisions["fraud_probability"], theirs["fraud_probability"]
+    )
+
+
+def test_the_steps_of_score_give_what_score_gives(
+    model_dir: Path, records: list[dict[str, Any]]
+) -> None:
+    """prepare → featurize → predict → decisions, run one by one (file scoring), = score()."""
+    whole = ScoringService.from_model_dir(model_dir, KEY)
+    stepwise = ScoringService.from_model_dir(model_dir, KEY)
+    for start in range(0, len(records), 150):
+        chunk = pd.DataFrame(records[start : start + 150])
+        expected = whole.score(chunk, source="test", received_at=0.0).decisions
+        featured = stepwise.featurize(stepwise.prepare(chunk))
+        scores = stepwise.predict(featured)
+        got = stepwise.decisions(featured, scores, source="test", received_at=0.0)
+        pd.testing.assert_frame_equal(_without_latency(got), _without_latency(expected))
+    assert whole.scored == stepwise.scored == len(records)
+
+
+def test_history_warms_the_card_state_under_the_service(
+    model_dir: Path, split_files: tuple[Path, Path], records: list[dict[str, Any]]
+) -> None:
+    """learn_history folds labelled history into the state the next scores continue from."""
+    from fraudwatch.pipeline.prepare import read_prepared
+
+    warm = ScoringService.from_model_dir(model_dir, KEY)
+    for batch in read_prepared(split_files[0], KEY, 20_000):
+        warm.learn_history(batch.transactions)
+    assert warm.engine.cards > 0 and warm.stream_time is not None
+    warmed = warm.score(records[:50], source="test").decisions
+    cold = ScoringService.from_model_dir(model_dir, KEY).score(records[:50], source="test")
+    assert not np.allclose(warmed["fraud_probability"], cold.decisions["fraud_probability"])

@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pandas as pd
 
-from fraudwatch.pipeline.decision import DECISION_COLUMNS
+from fraudwatch.decision import DECISION_COLUMNS
 from fraudwatch.schema import CATEGORIES
 
 RISK_LEVELS = np.array(["LOW", "MEDIUM", "HIGH", "CRITICAL"], dtype=object)

@@ -10,8 +10,8 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
+from fraudwatch.decision import DECISION_COLUMNS
 from fraudwatch.migrations import alembic_config
-from fraudwatch.pipeline.decision import DECISION_COLUMNS
 from fraudwatch.sinks import Store
 from fraudwatch.sinks.tables import EVENT_TIME_INCLUDED, TABLE_NAMES, metadata
 from tests.sinks.factories import synthetic_decisions

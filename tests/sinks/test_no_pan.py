@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
-from fraudwatch.pipeline.decision import make_decisions
+from fraudwatch.decision import make_decisions
 from fraudwatch.pipeline.prepare import prepare_batch
 from fraudwatch.sinks import Store, dead_letters
 from fraudwatch.sinks.records import DeadLetter

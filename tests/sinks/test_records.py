@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from fraudwatch.pipeline.decision import DECISION_COLUMNS
+from fraudwatch.decision import DECISION_COLUMNS
 from fraudwatch.sinks.records import decision_columns
 from tests.sinks.factories import synthetic_decisions
 

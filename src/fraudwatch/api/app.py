@@ -4,7 +4,7 @@ health, readiness, model metadata and Prometheus metrics.
 :func:`create_app` builds the app around a :class:`~fraudwatch.pipeline.service.ScoringService`
 (the one scoring path) and an optional :class:`~fraudwatch.sinks.store.Store`; :func:`serve`
 runs it with uvicorn. Decisions reach the store through a background writer, so the API's
-durability is asynchronous (see :mod:`fraudwatch.api.writer`); responses never carry a card
+durability is asynchronous (see :mod:`fraudwatch.pipeline.writer`); responses never carry a card
 number, and every log line goes through the PAN-redacting filter.
 """
 
@@ -36,11 +36,11 @@ from fraudwatch.api.scoring import (
     ApiScorer,
     Coalescer,
     ContractError,
+    background_writer,
     named_thresholds,
 )
 from fraudwatch.api.security import ApiKeys
-from fraudwatch.api.writer import StoreWriter
-from fraudwatch.model.scorer import risk_levels
+from fraudwatch.decision import decide
 from fraudwatch.pipeline.label_feed import LabelFeed
 from fraudwatch.pipeline.service import ScoringService
 from fraudwatch.privacy import redact_pans
@@ -174,7 +174,7 @@ def create_app(
     metrics = ApiMetrics()
     metrics.model_info.labels(service.model_version, f"{service.threshold:.6g}").set(1)
     keys = ApiKeys(api_keys)
-    writer = StoreWriter(store, metrics) if store is not None else None
+    writer = background_writer(store, metrics) if store is not None else None
     scorer = ApiScorer(service, metrics, writer)
     coalescer = Coalescer(scorer)
     started = time.monotonic()
@@ -208,7 +208,7 @@ def create_app(
                 await beating
             await asyncio.to_thread(heartbeat.beat, STOPPED, force=True)
         if writer is not None:
-            writer.close()
+            writer.close(timeout=5.0)  # what is queued gets 5 s; a stuck store no more
 
     app = FastAPIOffline(  # /docs and /redoc from assets shipped in the package: no CDN
         title="fraudwatch scoring API",
@@ -295,11 +295,12 @@ def create_app(
         result = await coalescer.score(record, _received_at(request), ("body", "data"))
         threshold = named_thresholds(service.threshold)[body.threshold]
         probability = float(result["fraud_probability"])
+        flag, level = decide(np.array([probability]), threshold)  # the one decision rule
         return {
-            "prediction": int(probability >= threshold),
+            "prediction": int(flag[0]),
             "probability": probability,
             "threshold_used": threshold,
-            "risk_level": str(risk_levels(np.array([probability]), threshold)[0]),
+            "risk_level": str(level[0]),
             "details": {
                 "trans_num": result["trans_num"],
                 "model_version": result["model_version"],

@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
-from fraudwatch.model.scorer import RISK_LEVELS
+from fraudwatch.decision import RISK_LEVELS
 
 RiskLevel = Literal["LOW", "MEDIUM", "HIGH", "CRITICAL"]
 ThresholdName = Literal["conservative", "balanced", "sensitive", "very_sensitive"]

@@ -1,6 +1,10 @@
 """What the endpoints do with transactions: score them through the shared service, hand the
 decisions to the store writer, and turn contract failures into located errors.
 
+The writer is the pipeline's :class:`~fraudwatch.pipeline.writer.BatchWriter` in its
+background mode (:meth:`~fraudwatch.pipeline.writer.BatchWriter.background`): a request
+never waits for the database, so the API's durability is asynchronous.
+
 Every transaction goes through :meth:`fraudwatch.pipeline.service.ScoringService.score`,
 the path the streaming pipeline uses, so a transaction gets the same features and score
 however it arrives.
@@ -17,10 +21,10 @@ import numpy as np
 import pandas as pd
 
 from fraudwatch.api.metrics import ApiMetrics
-from fraudwatch.api.writer import StoreWriter
 from fraudwatch.errors import FraudwatchError
 from fraudwatch.frames import column_arrays
 from fraudwatch.pipeline.service import ScoringService
+from fraudwatch.pipeline.writer import BatchWriter, DecisionStore
 from fraudwatch.schema import Rejection
 from fraudwatch.sinks.records import dead_letters
 
@@ -67,11 +71,39 @@ class ContractError(FraudwatchError):
         return items
 
 
+class StoreCounters:
+    """The background writer's counts, as the API's Prometheus metrics."""
+
+    def __init__(self, metrics: ApiMetrics) -> None:
+        self.metrics = metrics
+
+    def queued(self, rows: int) -> None:
+        """Rows waiting for the store (``fraudwatch_api_store_queue_rows`` up)."""
+        self.metrics.store_queue.inc(rows)
+
+    def unqueued(self, rows: int) -> None:
+        """Rows no longer waiting (the gauge down)."""
+        self.metrics.store_queue.dec(rows)
+
+    def written(self, rows: int) -> None:
+        """Rows committed (``fraudwatch_api_store_written_total``)."""
+        self.metrics.store_written.inc(rows)
+
+    def failed(self, rows: int) -> None:
+        """Rows dropped (``fraudwatch_api_store_failed_total``)."""
+        self.metrics.store_failed.inc(rows)
+
+
+def background_writer(store: DecisionStore, metrics: ApiMetrics) -> BatchWriter:
+    """The API's store writer: in the background, counted in ``metrics``."""
+    return BatchWriter.background(store, StoreCounters(metrics))
+
+
 class ApiScorer:
     """Scores records for the endpoints and queues their decisions for the store."""
 
     def __init__(
-        self, service: ScoringService, metrics: ApiMetrics, writer: StoreWriter | None
+        self, service: ScoringService, metrics: ApiMetrics, writer: BatchWriter | None
     ) -> None:
         self.service = service
         self.metrics = metrics
@@ -122,7 +154,7 @@ class ApiScorer:
         if not len(decisions):
             return outcomes
         if self.writer is not None:
-            self.writer.submit(decisions)
+            self.writer.put(decisions)
         assert scored.features is not None  # its index: positions of the decision rows
         positions = scored.features.index.tolist()
         for position, item in zip(positions, self._items(decisions), strict=True):
@@ -132,7 +164,7 @@ class ApiScorer:
     def _count_rejected(self, rejections: Sequence[Rejection]) -> None:
         self.metrics.rejected.inc(len(rejections))
         if self.writer is not None:
-            self.writer.submit(None, dead_letters(rejections, SOURCE))
+            self.writer.put(None, dead_letters(rejections, SOURCE))
 
     def _items(self, decisions: pd.DataFrame) -> list[dict[str, Any]]:
         """One response item per decision row."""

@@ -30,20 +30,22 @@ if TYPE_CHECKING:
 
 
 def _feed_source(source: str, customers: int, seed: int, start: date) -> Iterator[pd.DataFrame]:
-    """Frames for the feed: a Kaggle-layout file, or the endless simulator from ``start``."""
-    if source == "simulator":
-        from fraudwatch.sources.simulator import SimulatorConfig
-        from fraudwatch.sources.simulator import simulate as run_simulator
+    """Frames for the feed: a Kaggle-layout file, or the endless simulator from ``start``.
 
-        return run_simulator(SimulatorConfig(customers=customers, seed=seed), start, None)
-    from fraudwatch.sources.csv_file import read_transactions
+    The ``--source`` string is read by :func:`~fraudwatch.pipeline.inputs.open_input`, as
+    ``fraudwatch run`` reads it; only sources with frames of their own can be served.
+    """
+    from fraudwatch.pipeline.inputs import CsvReplay, SimulatorInput, open_input
 
-    path = Path(source)
-    if not path.is_file():
+    try:
+        opened = open_input(source, rate=None, seed=seed, start=start, customers=customers)
+    except FileNotFoundError:
+        opened = None
+    if not isinstance(opened, CsvReplay | SimulatorInput):  # a feed URL cannot feed a feed
         raise typer.BadParameter(
             f"{source!r} is neither 'simulator' nor a CSV file", param_hint="--source"
         )
-    return read_transactions(path)
+    return opened.frames()
 
 
 @app.command()
@@ -320,7 +322,10 @@ def run(
     except (ModelNotFoundError, FileNotFoundError) as error:
         console.print(f"[red]{error}[/]")
         raise typer.Exit(code=1) from error
-    store = Store(resolve_url(database_url or settings.database_url, settings.data_dir))
+    if database_url is None:  # the configured store (FRAUDWATCH_DIRECT_DATABASE_URL included)
+        store = Store.from_settings(settings)
+    else:
+        store = Store(resolve_url(database_url, settings.data_dir))
     store.upgrade()
     store.record_model_version(service.model_version, service.bundle.metadata)
     runner = Runner(

@@ -161,7 +161,7 @@ def score(
     baseline_probability, baseline_decision. Invalid records go to OUT.rejected.jsonl.
     """
     from fraudwatch.model.registry import ModelNotFoundError, champion_dir
-    from fraudwatch.model.scorer import rejected_path, score_file
+    from fraudwatch.pipeline.score_file import rejected_path, score_file
     from fraudwatch.sources.csv_file import count_rows
 
     try:

@@ -20,7 +20,7 @@ from urllib.parse import urlencode
 
 from fraudwatch.schema import CATEGORIES
 
-#: Risk levels the pipeline assigns (``fraudwatch.model.scorer.RISK_LEVELS``; not imported,
+#: Risk levels the pipeline assigns (``fraudwatch.decision.RISK_LEVELS``; not imported,
 #: so the dashboard does not load LightGBM).
 RISK_LEVELS: tuple[str, ...] = ("LOW", "MEDIUM", "HIGH", "CRITICAL")
 DecisionFilter = Literal["all", "flagged", "passed"]

@@ -16,8 +16,8 @@ from pathlib import Path
 from fraudwatch.orchestration import staging
 from fraudwatch.orchestration.fetch import fetch_new, resume_position, source_id
 from fraudwatch.orchestration.staging import RunBatch
-from fraudwatch.orchestration.state import snapshot_position, state_file
 from fraudwatch.pipeline.prepare import prepare_batch
+from fraudwatch.pipeline.snapshots import snapshot_position, state_file
 from fraudwatch.sinks.records import DeadLetter, dead_letters
 from fraudwatch.sinks.store import Store
 from fraudwatch.sources.feed_client import FeedClient
@@ -33,6 +33,7 @@ def ingest(
     state_dir: Path,
     *,
     for_api: bool = False,
+    shared_state: bool = False,
     max_records: int = 50_000,
     jedha_seconds: float = 50.0,
     jedha_interval: float = 1.0,
@@ -40,11 +41,14 @@ def ingest(
     """Fetch every transaction after the checkpoint, validate and tokenize it, stage it.
 
     ``for_api`` also stages the raw valid records, which the scoring API needs; it also
-    means the API holds the card state, so no local feature snapshot is continued.
+    means the API holds the card state, so no local feature snapshot is continued. Nor is
+    one with ``shared_state`` (the card state is in Redis, as ``fraudwatch run`` keeps it):
+    replaying records from an older snapshot would fold them into Redis twice.
     """
     source = source_id(feed_url)
     checkpoint = store.checkpoint(source)
-    snapshot = None if for_api else snapshot_position(state_file(state_dir, source))
+    local = not (for_api or shared_state)
+    snapshot = snapshot_position(state_file(state_dir, source)) if local else None
     with FeedClient(feed_url) as client:
         start, warm = resume_position(checkpoint, snapshot, replayable=client.supports_cursor())
         mode, fetched = fetch_new(

@@ -15,11 +15,11 @@ from pathlib import Path
 
 import pandas as pd
 
+from fraudwatch.decision import DECISION_COLUMNS
 from fraudwatch.errors import FraudwatchError
 from fraudwatch.orchestration import staging
 from fraudwatch.orchestration.staging import RunBatch
-from fraudwatch.orchestration.state import install_snapshot, state_file
-from fraudwatch.pipeline.decision import DECISION_COLUMNS
+from fraudwatch.pipeline.snapshots import install_snapshot, state_file
 from fraudwatch.sinks.store import Store
 
 log = logging.getLogger(__name__)

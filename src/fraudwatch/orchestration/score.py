@@ -1,6 +1,9 @@
 """Scoring a run's staged transactions: in-process with the card state of earlier runs, or the API.
 
-In-process, the model is loaded, the feature state continues the snapshot the run started
+In-process, the transactions go through :meth:`ScoringService.score_prepared
+<fraudwatch.pipeline.service.ScoringService.score_prepared>` — the path of ``fraudwatch
+run`` and the API after their prepare step: same lock, stream clock, card state (Redis when
+configured) and decision rule. The feature state continues the snapshot the run started
 from (when the fetch found one consistent with the checkpoint), and the state after the
 run is staged beside the decisions; the store task makes it current once the decisions
 are committed. Through the API, the API's own service holds model and card state.
@@ -17,37 +20,18 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from fraudwatch.decision import make_decisions
 from fraudwatch.orchestration import staging
 from fraudwatch.orchestration.remote import ScoringApiClient, ScoringApiError
 from fraudwatch.orchestration.staging import RunBatch
-from fraudwatch.orchestration.state import load_engine, state_file, write_snapshot
-from fraudwatch.pipeline.decision import make_decisions
 from fraudwatch.pipeline.service import ScoringService
-from fraudwatch.schema import LABEL_COLUMN, SCENARIO_COLUMN
+from fraudwatch.pipeline.snapshots import snapshot_at, state_file, write_snapshot
+from fraudwatch.sinks.records import DeadLetter, dead_letters
 
 log = logging.getLogger(__name__)
 
 #: ``source`` of the decisions the DAG stores: the same as ``fraudwatch run`` on a feed URL.
 SOURCE = "feed"
-
-
-def decide_prepared(
-    service: ScoringService, transactions: pd.DataFrame, received_at: Any, *, source: str
-) -> pd.DataFrame:
-    """Decisions for prepared (validated, tokenized) transactions: the steps of
-    :meth:`ScoringService.score` after its prepare step, in event-time order."""
-    order = np.argsort(transactions["event_time"].to_numpy(), kind="stable")
-    ordered = transactions.iloc[order].drop(
-        columns=[LABEL_COLUMN, SCENARIO_COLUMN], errors="ignore"
-    )
-    received = np.broadcast_to(np.asarray(received_at, dtype=np.float64), len(transactions))
-    features = service.engine.transform_many(ordered)
-    service.scored += len(ordered)
-    scores = service.scorer.score(features)
-    return make_decisions(
-        ordered, scores, model_version=service.model_version, threshold=service.threshold,
-        received_at=received[order], source=source,
-    )  # fmt: skip
 
 
 def decisions_from_api(
@@ -99,11 +83,12 @@ def score_run(
         decisions = decisions_from_api(transactions, api.score(records), received, source=SOURCE)
         how = f"through the scoring API at {api.url}"
     elif service is not None:
-        if batch.warm:
-            snapshot = state_file(state_dir, batch.source_id)
-            service.engine = load_engine(snapshot, batch.start, service.bundle.reference)
-        decisions = decide_prepared(service, transactions, received, source=SOURCE)
-        write_snapshot(batch.path / staging.SNAPSHOT_FILE, batch.end, service.engine)
+        decisions, refused = _score_here(service, batch, state_dir, transactions, received)
+        if refused:
+            staging.write_dead_letters(
+                batch.path, [*staging.read_dead_letters(batch.path), *refused]
+            )
+            batch = replace(batch, rejected=batch.rejected + len(refused))
         how = f"with model {service.model_version} ({'warm' if batch.warm else 'cold'} card state)"
     else:
         raise ValueError("score_run needs a scoring service or a scoring API client")
@@ -111,3 +96,31 @@ def score_run(
     flagged = int(decisions["decision"].sum())
     log.info("scored %d transactions %s: %d flagged", len(decisions), how, flagged)
     return replace(batch, scored=len(decisions), flagged=flagged)
+
+
+def _score_here(
+    service: ScoringService,
+    batch: RunBatch,
+    state_dir: Path,
+    transactions: pd.DataFrame,
+    received: Any,
+) -> tuple[pd.DataFrame, list[DeadLetter]]:
+    """Score in this process: the service's own path (lock, stream clock, Redis card state).
+
+    With the card state in this process, the run continues the snapshot it started from
+    (when warm) and stages the state after it; with the card state in Redis, Redis holds
+    it and no file is kept. Records the stream clock refuses become dead letters, as in
+    ``fraudwatch run``.
+    """
+    in_process = service.shared is None
+    if in_process and batch.warm:
+        service.restore(snapshot_at(state_file(state_dir, batch.source_id), batch.start))
+    scored = service.score_prepared(transactions, source=SOURCE, received_at=received)
+    if in_process:
+        write_snapshot(batch.path / staging.SNAPSHOT_FILE, batch.end, service)
+    if scored.rejected:
+        log.warning(
+            "%d transaction(s) refused by the stream clock go to the dead letters",
+            len(scored.rejected),
+        )
+    return scored.decisions, dead_letters(scored.rejected, batch.source_id)

@@ -43,7 +43,8 @@ def fetch_transactions(
         key = pan_key_from_settings(settings)
         batch = ingest(
             store, settings.feed_url, key, folder, _state_dir(settings),
-            for_api=bool(settings.api_url), max_records=max_records,
+            for_api=bool(settings.api_url), shared_state=bool(settings.redis_url),
+            max_records=max_records,
             jedha_seconds=jedha_poll_seconds,
         )  # fmt: skip
     return batch.to_xcom()
@@ -61,7 +62,7 @@ def score_transactions(batch: Mapping[str, Any]) -> dict[str, Any]:
     if run.valid:
         from fraudwatch.pipeline.build import build_service
 
-        service = build_service(settings, shared_state=False)
+        service = build_service(settings)
         with Store.from_settings(settings) as store:
             store.record_model_version(service.model_version, service.bundle.metadata)
     return score_run(run, service=service, state_dir=_state_dir(settings)).to_xcom()

@@ -34,18 +34,13 @@ def build_store(settings: Settings, url: str | None = None) -> Store:
     return Store(database_url(url, settings.data_dir))
 
 
-def build_service(
-    settings: Settings, model_dir: Path | None = None, *, shared_state: bool = True
-) -> ScoringService:
+def build_service(settings: Settings, model_dir: Path | None = None) -> ScoringService:
     """The scoring service over ``model_dir`` (default: the champion) with the settings' key.
 
-    ``shared_state``: keep per-card state in ``FRAUDWATCH_REDIS_URL`` when it is set (the
-    API and the live runner, which score side by side). The DAG passes False, as it always
-    has: a run's card state is the snapshot it continues from and commits with its
-    checkpoint (:mod:`fraudwatch.orchestration.score`).
+    Per-card state lives in ``FRAUDWATCH_REDIS_URL`` when it is set, for every front alike
+    (the API, the live runner and the DAG's score task score side by side on one history).
     """
     folder = model_dir or champion_dir(settings.data_dir)
-    redis_url = settings.redis_url if shared_state else None
     return ScoringService.from_model_dir(
-        folder, pan_key_from_settings(settings), redis_url=redis_url
+        folder, pan_key_from_settings(settings), redis_url=settings.redis_url
     )

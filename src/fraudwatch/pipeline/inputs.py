@@ -103,6 +103,10 @@ class CsvReplay:
         self.rate, self.chunk_rows, self.tick = rate, chunk_rows, tick
         self.source_id = f"csv:{self.path.resolve()}"
 
+    def frames(self) -> Iterator[pd.DataFrame]:
+        """The file's rows, chunk by chunk, unpaced (what ``fraudwatch feed`` serves)."""
+        return read_transactions(self.path)
+
     def arrivals(self, position: str | None, stop: threading.Event) -> Iterator[Arrival]:
         """Rows after ``position`` (a row count), in file order."""
         done = int(position or 0)
@@ -134,6 +138,12 @@ class SimulatorInput:
         self.start, self.rate, self.tick = start, rate, tick
         digest = hashlib.sha256(f"{customers}:{seed}:{start}".encode()).hexdigest()[:12]
         self.source_id = f"simulator:{digest}"
+
+    def frames(self) -> Iterator[pd.DataFrame]:
+        """The endless simulated stream from ``start``, unpaced (``fraudwatch feed`` serves it)."""
+        from fraudwatch.sources.simulator import simulate
+
+        return simulate(self.config, self.start, None)
 
     def arrivals(self, position: str | None, stop: threading.Event) -> Iterator[Arrival]:
         """Simulated rows after ``position`` (deterministic, so skipping replays exactly)."""
@@ -209,11 +219,22 @@ class FeedInput:
 
 
 def open_input(
-    source: str, *, rate: float | None, seed: int, start: dt.date | None = None
+    source: str,
+    *,
+    rate: float | None,
+    seed: int,
+    start: dt.date | None = None,
+    customers: int = 1000,
 ) -> Input:
-    """The input for a ``--source`` value: a CSV path, an http(s) URL, or ``simulator``."""
+    """The input for a ``--source`` value: a CSV path, an http(s) URL, or ``simulator``.
+
+    The one reading of a ``--source`` string: ``fraudwatch run`` reads the input it returns,
+    ``fraudwatch feed`` serves the ``frames()`` of a file or the simulator.
+    """
     if source == "simulator":
-        return SimulatorInput(1000, seed, start or dt.date.today(), rate=rate if rate else 10.0)
+        return SimulatorInput(
+            customers, seed, start or dt.date.today(), rate=rate if rate else 10.0
+        )
     if source.startswith(("http://", "https://")):
         return FeedInput(source)
     path = Path(source)

@@ -14,30 +14,26 @@ from __future__ import annotations
 
 import datetime as dt
 import gc
-import hashlib
 import logging
-import pickle
-import queue
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, cast
 
 import numpy as np
 import pandas as pd
 
-from fraudwatch.features import OnlineFeatures
 from fraudwatch.pipeline.inputs import Arrival, Input
 from fraudwatch.pipeline.label_feed import LabelFeed
 from fraudwatch.pipeline.prepare import prefetched
 from fraudwatch.pipeline.service import ScoringService
+from fraudwatch.pipeline.snapshots import state_file, usable_snapshot, write_snapshot
+from fraudwatch.pipeline.writer import BatchWriter, Hook
 from fraudwatch.sinks.status import FAILED, FINISHED, RUNNING, STOPPED, Heartbeat
 from fraudwatch.sinks.store import DeadLetter, Store, dead_letters
 
 log = logging.getLogger(__name__)
-Hook = Callable[[pd.DataFrame], None]
 #: Batches of at most this many rows are committed by the pipeline's own thread (SQLite).
 INLINE_WRITE_ROWS = 64
 
@@ -74,7 +70,7 @@ class Runner:
     ``freeze_gc`` freezes the process's long-lived objects when the run starts (see
     :func:`freeze_long_lived`); on SQLite, batches of at most ``inline_rows`` rows are
     committed by the runner's own thread rather than the writer thread (see
-    :class:`_BatchWriter`).
+    :class:`~fraudwatch.pipeline.writer.BatchWriter`).
     """
 
     def __init__(
@@ -134,7 +130,7 @@ class Runner:
 
     def _salvage(self) -> None:
         """After a failure: store what arrived before it (if the store can), stop the writer."""
-        writer: _BatchWriter | None = getattr(self, "_writer", None)
+        writer: BatchWriter | None = getattr(self, "_writer", None)
         if writer is None:
             return
         try:
@@ -161,7 +157,9 @@ class Runner:
         self.service.warm_up()
         if self.freeze_gc:
             freeze_long_lived()
-        self._writer = _BatchWriter(self.store, self.hooks, inline_rows=self.inline_rows)
+        self._writer = BatchWriter.exactly_once(
+            self.store, self.hooks, inline_rows=self.inline_rows
+        )
         self._position = start_position
         self.summary.resumed_from = start_position
         first_pending = last_log = last_snapshot = time.monotonic()
@@ -244,7 +242,7 @@ class Runner:
     def _resume(self) -> str | None:
         """The position to start from: a consistent feature snapshot's, else the checkpoint."""
         checkpoint = self.store.checkpoint(self.source.source_id)
-        saved = _usable_snapshot(self.state_file, checkpoint)
+        saved = usable_snapshot(self.state_file, checkpoint)
         if saved is None:
             if checkpoint is not None:
                 log.info(
@@ -253,9 +251,7 @@ class Runner:
                     checkpoint,
                 )
             return checkpoint
-        self.service.engine = OnlineFeatures.restore(saved["engine"], self.service.bundle.reference)
-        if self.service.labels is not None:
-            self.service.labels.restore(saved.get("labels"))
+        self.service.restore(saved)
         log.info(
             "resuming %s from snapshot position %s (checkpoint %s)",
             self.source.source_id,
@@ -267,97 +263,8 @@ class Runner:
     def _snapshot(self) -> None:
         """Save the feature state with the position it corresponds to (atomic rename)."""
         assert self.state_file is not None
-        self._writer.drain()  # the snapshot's position must already be stored
-        self.state_file.parent.mkdir(parents=True, exist_ok=True)
-        with self.service._lock:  # the state must not move while it is copied
-            labels = self.service.labels
-            payload = {
-                "position": self._position,
-                "engine": self.service.engine.snapshot(),
-                "labels": None if labels is None else labels.state(),
-            }
-        temporary = self.state_file.with_suffix(".tmp")
-        temporary.write_bytes(pickle.dumps(payload, protocol=5))
-        temporary.replace(self.state_file)
-
-
-_Batch = tuple[pd.DataFrame, list[DeadLetter], tuple[str, str] | None]
-
-
-class _BatchWriter:
-    """Writes scored batches in a thread, so the next batch is scored while this one commits.
-
-    The queue is short (back-pressure: scoring never runs far ahead of storage); an error in
-    the writer is raised in the pipeline at its next hand-over.
-
-    A batch of at most ``inline_rows`` decisions is written by the caller instead, once
-    the queue is empty (so batches still commit in order). For a small batch on SQLite
-    the thread costs more than it saves: the sqlite3 module lets go of the GIL around
-    every step and must take it back from the scoring thread each time (up to the 5 ms
-    switch interval), so a 0.5 ms commit took 1.5 ms at the median and 6 ms at p99,
-    and the pipeline's latency doubled (p50 5.6-6.2 against 2.5 ms at 1,000 tx/s).
-    """
-
-    _CLOSE = object()
-
-    def __init__(
-        self, store: Store, hooks: Sequence[Hook], depth: int = 2, *, inline_rows: int = 0
-    ) -> None:
-        self.store, self.hooks, self.inline_rows = store, hooks, inline_rows
-        self.error: BaseException | None = None
-        self._queue: queue.Queue[object] = queue.Queue(maxsize=depth)
-        self._thread = threading.Thread(target=self._work, name="fraudwatch-writer", daemon=True)
-        self._thread.start()
-
-    def put(
-        self, decisions: pd.DataFrame, letters: list[DeadLetter], checkpoint: tuple[str, str] | None
-    ) -> None:
-        """Hand a batch over (waits while two batches are already queued); small: write it."""
-        self._raise()
-        if len(decisions) + len(letters) > self.inline_rows:
-            self._queue.put((decisions, letters, checkpoint))
-            return
-        self._queue.join()  # what was handed over before commits first
-        self._raise()
-        try:
-            self._store((decisions, letters, checkpoint))
-        except BaseException as error:
-            self.error = error
-            self._raise()
-
-    def drain(self) -> None:
-        """Wait until every handed-over batch is stored."""
-        self._queue.join()
-        self._raise()
-
-    def close(self) -> None:
-        """Store what is queued, then stop the thread."""
-        self._queue.put(self._CLOSE)
-        self._thread.join()
-        self._raise()
-
-    def _raise(self) -> None:
-        if self.error is not None:
-            raise RuntimeError(f"storing a batch failed: {self.error}") from self.error
-
-    def _work(self) -> None:
-        while True:
-            item = self._queue.get()
-            try:
-                if item is self._CLOSE:
-                    return
-                if self.error is None:
-                    self._store(cast(_Batch, item))
-            except BaseException as error:  # kept and raised in the pipeline thread
-                self.error = error
-            finally:
-                self._queue.task_done()
-
-    def _store(self, batch: _Batch) -> None:
-        """Commit one batch, then give its decisions to the hooks."""
-        self.store.write_batch(*batch)
-        for hook in self.hooks:
-            hook(batch[0])
+        self._writer.flush()  # the snapshot's position must already be stored
+        write_snapshot(self.state_file, self._position, self.service)
 
 
 def freeze_long_lived() -> int:
@@ -374,12 +281,6 @@ def freeze_long_lived() -> int:
     return gc.get_freeze_count()
 
 
-def state_file(state_dir: Path, source_id: str) -> Path:
-    """Where the feature snapshot of a source lives in ``state_dir``."""
-    name = hashlib.sha256(source_id.encode()).hexdigest()[:16]
-    return state_dir / f"features-{name}.pkl"
-
-
 def start_position(store: Store, source_id: str, state_dir: Path | None) -> tuple[str | None, bool]:
     """Where a run of ``source_id`` will start, and whether from a feature snapshot.
 
@@ -388,29 +289,5 @@ def start_position(store: Store, source_id: str, state_dir: Path | None) -> tupl
     """
     checkpoint = store.checkpoint(source_id)
     path = None if state_dir is None else state_file(state_dir, source_id)
-    saved = _usable_snapshot(path, checkpoint)
+    saved = usable_snapshot(path, checkpoint)
     return (checkpoint, False) if saved is None else (str(saved["position"]), True)
-
-
-def _usable_snapshot(path: Path | None, checkpoint: str | None) -> dict[str, Any] | None:
-    """The saved feature state when it matches the checkpoint (not after it), else None."""
-    if path is None or checkpoint is None or not path.is_file():
-        return None
-    saved: dict[str, Any] = pickle.loads(path.read_bytes())  # our own file
-    position = saved["position"]
-    if position is None or not _not_after(position, checkpoint):
-        log.warning(
-            "feature snapshot at %s is not usable with checkpoint %s; cold start",
-            position,
-            checkpoint,
-        )
-        return None
-    return saved
-
-
-def _not_after(position: str, checkpoint: str) -> bool:
-    """Whether a snapshot position is at or before the stored checkpoint (numeric positions)."""
-    try:
-        return int(position) <= int(checkpoint)
-    except ValueError:
-        return position == checkpoint

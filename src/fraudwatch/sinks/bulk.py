@@ -30,7 +30,7 @@ from sqlalchemy.dialects.postgresql.base import PGDialect
 from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.schema import CreateTable
 
-from fraudwatch.pipeline.decision import DECISION_COLUMNS
+from fraudwatch.decision import DECISION_COLUMNS
 from fraudwatch.sinks import tables
 from fraudwatch.sinks.records import alert_rows
 

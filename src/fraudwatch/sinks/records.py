@@ -19,8 +19,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from fraudwatch.decision import DECISION_COLUMNS
 from fraudwatch.frames import column_arrays, plain_values
-from fraudwatch.pipeline.decision import DECISION_COLUMNS
 from fraudwatch.privacy import redact_pans
 from fraudwatch.schema import Rejection
 

@@ -1,6 +1,6 @@
 """The store's tables (SQLAlchemy Core), the one description the code and migrations share.
 
-The ``decisions`` table mirrors :data:`fraudwatch.pipeline.decision.DECISION_COLUMNS` plus
+The ``decisions`` table mirrors :data:`fraudwatch.decision.DECISION_COLUMNS` plus
 ``inserted_at`` (a test holds them together); it has a card token and a masked PAN, never
 the PAN. Alembic revisions under ``fraudwatch/migrations/versions`` create exactly this
 metadata (a test compares them).

@@ -17,7 +17,7 @@ from fraudwatch.monitoring.live import MIN_TRANSACTIONS
 NO_MATCH = "No transaction matches the filters."
 
 
-#: What ``decisions.latency_ms`` measures (``fraudwatch.pipeline.decision.make_decisions``).
+#: What ``decisions.latency_ms`` measures (``fraudwatch.decision.make_decisions``).
 LATENCY_HELP = (
     "Per transaction, from the moment the pipeline's input received it to the moment its "
     "decision was made (``decisions.latency_ms``): micro-batch wait, validation, features and "
