@@ -84,6 +84,7 @@ def test_the_site_has_the_architecture_and_experiment_pages(site: Path) -> None:
     # the API reference is generated from the docstrings
     store = (site / "reference" / "store" / "index.html").read_text(encoding="utf-8")
     assert "write_batch" in store
+    assert ":class:<code>" not in store and ":meth:<code>" not in store  # Sphinx roles dropped
     assert not (site / "hooks").exists()
 
 
