@@ -7,9 +7,9 @@ RUN apt-get update && apt-get install -y --no-install-recommends libgomp1 \
 WORKDIR /opt/fraudwatch
 COPY pyproject.toml constraints.txt README.md ./
 COPY src ./src
-# the same pinned versions as `make venv`
-RUN pip install --no-cache-dir -c constraints.txt . && useradd --create-home --uid 1000 fraudwatch \
-    && mkdir /data && chown fraudwatch /data
+# the same pinned versions and extras as `make venv` (every service of the stack runs this image)
+RUN pip install --no-cache-dir -c constraints.txt ".[api,dashboard,postgres,redis]" \
+    && useradd --create-home --uid 1000 fraudwatch && mkdir /data && chown fraudwatch /data
 USER fraudwatch
 WORKDIR /data
 ENV FRAUDWATCH_DATA_DIR=/data PYTHONUNBUFFERED=1

@@ -21,6 +21,7 @@ from fraudwatch.cli.common import (
     readable_source,
     stop_on_signals,
 )
+from fraudwatch.cli.extras import require_extra
 from fraudwatch.config import get_settings
 
 if TYPE_CHECKING:
@@ -205,6 +206,9 @@ def demo(
     from fraudwatch.demo import live_system
     from fraudwatch.sinks.store import database_url, mask_url
 
+    if dashboard_port:  # started as a subprocess: say so here, not only in its log
+        require_extra("dashboard")
+
     settings = get_settings()
     stop = stop_on_signals()
     out = Console(soft_wrap=True)
@@ -367,6 +371,7 @@ def dashboard(
     from fraudwatch.sinks.store import database_url as resolve_url
     from fraudwatch.sinks.store import mask_url
 
+    require_extra("dashboard")  # Streamlit runs in a subprocess: fail here, with the fix
     settings = get_settings()
     url = resolve_url(database_url or settings.database_url, settings.data_dir)
     console.print(f"dashboard on http://{host}:{port} — database {mask_url(url)}; Ctrl-C stops")

@@ -3,7 +3,8 @@
 ``python -m fraudwatch.deploy.hf_space OUT`` (or ``make hf-space``) writes a Docker Space:
 ``app.py`` (the entry point: the dashboard and its CSV export route, as ``fraudwatch
 dashboard`` serves them), this ``fraudwatch`` package, ``requirements.txt`` (our runtime
-dependencies, pinned by a copy of ``constraints.txt``), a ``Dockerfile`` and the Space card
+dependencies with the ``dashboard`` and ``postgres`` extras, pinned by a copy of
+``constraints.txt``), a ``Dockerfile`` and the Space card
 ``README.md``. The database URL is never written into the folder: it is a secret of the
 Space (``FRAUDWATCH_DATABASE_URL``, or ``NEON_DB_URI``), which the Space hands the app as an
 environment variable; without it the app stops with a message saying so.
@@ -25,6 +26,9 @@ PACKAGE = Path(__file__).resolve().parents[1]
 PROJECT = PACKAGE.parents[1]
 SPACE_PORT = 7860
 SECRET_NAMES = ("FRAUDWATCH_DATABASE_URL", "NEON_DB_URI")
+#: The extras of pyproject.toml the Space installs: the dashboard over a Postgres/Neon store
+#: (no scoring API, no Redis).
+SPACE_EXTRAS = ("dashboard", "postgres")
 
 APP_PY = '''"""Hugging Face Space entry point: the fraudwatch dashboard over the secret database.
 
@@ -88,10 +92,16 @@ labels; create the tables first with `fraudwatch db upgrade` from any machine.
 """
 
 
-def requirements(pyproject: Path) -> list[str]:
-    """The runtime dependencies of ``pyproject.toml``, as requirement lines."""
+def requirements(pyproject: Path, extras: Sequence[str] = SPACE_EXTRAS) -> list[str]:
+    """The runtime dependencies of ``pyproject.toml`` and of its ``extras``, as requirement lines.
+
+    The package is copied into the Space rather than installed, so its extras are spelt
+    out here instead of ``fraudwatch[dashboard,postgres]``.
+    """
     project = tomllib.loads(pyproject.read_text(encoding="utf-8"))["project"]
-    return [str(requirement) for requirement in project["dependencies"]]
+    optional = project["optional-dependencies"]
+    lines = [str(requirement) for requirement in project["dependencies"]]
+    return lines + [str(requirement) for extra in extras for requirement in optional[extra]]
 
 
 def build_space(out: Path, project: Path = PROJECT, package: Path = PACKAGE) -> Path:
@@ -103,7 +113,8 @@ def build_space(out: Path, project: Path = PROJECT, package: Path = PACKAGE) -> 
         package, out / "fraudwatch", ignore=shutil.ignore_patterns("__pycache__", "*.py[cod]")
     )
     shutil.copyfile(project / "constraints.txt", out / "constraints.txt")
-    lines = ["# fraudwatch's runtime dependencies, pinned by our lock", "-c constraints.txt"]
+    extras = ",".join(SPACE_EXTRAS)
+    lines = [f"# fraudwatch[{extras}]'s dependencies, pinned by our lock", "-c constraints.txt"]
     (out / "requirements.txt").write_text(
         "\n".join([*lines, *requirements(project / "pyproject.toml")]) + "\n", encoding="utf-8"
     )

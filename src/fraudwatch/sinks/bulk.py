@@ -21,9 +21,8 @@ from __future__ import annotations
 
 import hashlib
 from functools import cache, lru_cache
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
-import psycopg
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql.base import PGDialect
@@ -33,6 +32,9 @@ from sqlalchemy.schema import CreateTable
 from fraudwatch.decision import DECISION_COLUMNS
 from fraudwatch.sinks import tables
 from fraudwatch.sinks.records import alert_rows
+
+if TYPE_CHECKING:  # psycopg is the optional 'postgres' extra: SQLite installs run without it
+    import psycopg
 
 _STAGED = [(c.name, str(c.type)) for c in tables.decisions.columns if c.name in DECISION_COLUMNS]
 #: Named after its columns: a pooler may hand us a server session that still holds the
@@ -202,7 +204,7 @@ def _postgres_statements() -> tuple[str, str, str, str]:
 def _copy_upsert(conn: Connection, columns: dict[str, list[Any]]) -> None:
     create, copy_sql, upsert, insert_alerts = _postgres_statements()
     conn.exec_driver_sql(create)
-    raw = cast(psycopg.Connection[Any], conn.connection.dbapi_connection)
+    raw = cast("psycopg.Connection[Any]", conn.connection.dbapi_connection)
     with raw.cursor() as cursor, cursor.copy(copy_sql) as copy:
         for row in zip(*(columns[name] for name in DECISION_COLUMNS), strict=True):
             copy.write_row(row)
