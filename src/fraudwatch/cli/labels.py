@@ -86,16 +86,15 @@ def labels_command(
     """
     import httpx
 
+    from fraudwatch.pipeline.build import build_store
     from fraudwatch.sinks.labels import LabelOutcome
     from fraudwatch.sinks.records import masked
-    from fraudwatch.sinks.store import Store
-    from fraudwatch.sinks.store import database_url as resolve_url
     from fraudwatch.sources.labels import InputFormat, LabelReport, RejectedLine, parse_lines
 
     if input_format not in ("auto", "csv", "jsonl"):
         raise typer.BadParameter("must be auto, csv or jsonl", param_hint="--format")
     settings = get_settings()
-    store = Store(resolve_url(database_url or settings.database_url, settings.data_dir))
+    store = build_store(settings, database_url)
     totals = {"received": 0, "applied": 0, "pending": 0, "duplicates": 0}
     rejected: list[RejectedLine] = []
     out: IO[str] | None = rejects.open("w", encoding="utf-8") if rejects else None

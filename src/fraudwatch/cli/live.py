@@ -310,26 +310,19 @@ def run(
     runs until Ctrl-C / SIGTERM, which flush the current batch. The source position is
     stored with each batch, so a restart resumes where the last run stopped.
     """
-    from fraudwatch.model.registry import ModelNotFoundError, champion_dir
+    from fraudwatch.model.registry import ModelNotFoundError
+    from fraudwatch.pipeline.build import build_service, build_store
     from fraudwatch.pipeline.inputs import open_input
     from fraudwatch.pipeline.runner import Runner
-    from fraudwatch.pipeline.service import ScoringService
-    from fraudwatch.sinks.store import Store
-    from fraudwatch.sinks.store import database_url as resolve_url
 
     settings = get_settings()
     try:
-        service = ScoringService.from_model_dir(
-            model_dir or champion_dir(settings.data_dir), pan_key(), redis_url=settings.redis_url
-        )
+        service = build_service(settings, model_dir)
         pipeline_input = open_input(source, rate=rate, seed=settings.seed)
     except (ModelNotFoundError, FileNotFoundError) as error:
         console.print(f"[red]{error}[/]")
         raise typer.Exit(code=1) from error
-    if database_url is None:  # the configured store (FRAUDWATCH_DIRECT_DATABASE_URL included)
-        store = Store.from_settings(settings)
-    else:
-        store = Store(resolve_url(database_url, settings.data_dir))
+    store = build_store(settings, database_url)  # None: FRAUDWATCH_DIRECT_DATABASE_URL included
     store.upgrade()
     store.record_model_version(service.model_version, service.bundle.metadata)
     runner = Runner(
