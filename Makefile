@@ -33,10 +33,11 @@ demo: venv  ## install, then run the live demo on the embedded defaults (Ctrl-C 
 test: venv-dev  ## install with dev extras, then run the whole test suite
 	$(BIN)/python -m pytest
 
-lint: venv-dev  ## ruff (lint + format check) and mypy (strict)
+lint: venv-dev  ## ruff (lint + format check), mypy (strict) and the import layers (import-linter)
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 format: venv-dev  ## apply ruff's fixes and formatting
 	$(BIN)/ruff check --fix src tests benchmarks

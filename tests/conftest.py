@@ -41,11 +41,12 @@ BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.integration)]
 @pytest.fixture(autouse=True)
 def _isolated_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
     """Each test gets its own data folder and never reads a developer's .env or key."""
-    from fraudwatch.config import get_settings
+    from fraudwatch.config import Settings, get_settings
 
+    for name in Settings.model_fields:  # a developer's shell never reaches a test
+        monkeypatch.delenv(f"FRAUDWATCH_{name.upper()}", raising=False)
+    monkeypatch.delenv("NEON_DB_URI", raising=False)
     monkeypatch.setenv("FRAUDWATCH_DATA_DIR", str(tmp_path / "data"))
-    for name in ("FRAUDWATCH_PAN_KEY", "FRAUDWATCH_DATABASE_URL", "NEON_DB_URI"):
-        monkeypatch.delenv(name, raising=False)
     get_settings.cache_clear()
     yield
     get_settings.cache_clear()
