@@ -1,0 +1,463 @@
+"""The small-batch engine: :data:`~fraudwatch.schema.fields.FIELDS` applied value by value.
+
+Vectorised validation (:mod:`fraudwatch.schema.frame`) costs milliseconds of pandas overhead
+whatever the batch size, which is all of an API call's budget. For a small
+(:func:`~fraudwatch.schema.fields.is_small`) list-of-dict batch of plain JSON values (str,
+int, float, bool, None, list, dict) this engine applies the same declarations with the same
+messages in plain Python and builds the same :class:`~fraudwatch.schema.results.ValidatedBatch`
+(same columns, dtypes, values and index), in well under a millisecond.
+``tests/test_schema_fast_path.py`` checks with hypothesis that both engines agree on valid,
+corrupted and junk records. Anything unusual (numpy scalars, huge integers, non-string keys)
+is left to the vectorised engine, which is the reference.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import math
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from fraudwatch.frames import column_arrays, frame_from_columns, object_array, plain_values
+from fraudwatch.schema.fields import (
+    EVENT_TIME,
+    FIELDS,
+    MISSING_COLUMN,
+    MISSING_EVENT_COLUMN,
+    MISSING_VALUE,
+    PARSED_YEARS,
+    SCENARIO_COLUMN,
+    TEXT_CHECKED,
+    UNSTORABLE_MESSAGE,
+    VALID_COLUMNS,
+    FieldSpec,
+    Kind,
+    has_unstorable,
+    is_small,
+    storable,
+)
+from fraudwatch.schema.results import (
+    FieldError,
+    Rejection,
+    ValidatedBatch,
+    dead_letter,
+    integers_or_na,
+)
+
+_PLAIN_TYPES = frozenset({str, int, float, bool, type(None), list, dict})
+_INT64 = 2**63
+_NS_PER_MS = 1_000_000
+_EPOCH_ORDINAL = dt.date(1970, 1, 1).toordinal()
+#: The shapes parsed here directly; other ISO 8601 forms go to pandas' own parser.
+_SIMPLE_TIME_RE = re.compile(
+    r"([0-9]{4})-([0-9]{2})-([0-9]{2})(?:[ T]([0-9]{2}):([0-9]{2}):([0-9]{2}))?"
+)
+
+
+def frame_records(frame: pd.DataFrame) -> list[dict[str, Any]] | None:
+    """The rows of a small frame as plain records for this engine, or None if not eligible.
+
+    pandas' missing markers become None, as in a JSON record; anything not plain (numpy
+    objects in an object column, huge integers) sends the batch to the vectorised engine.
+    """
+    if not is_small(len(frame)):
+        return None
+    names = frame.columns.tolist()
+    if any(type(name) is not str for name in names) or len(set(names)) < len(names):
+        return None
+    columns = [plain_values(values) for values in column_arrays(frame).values()]
+    records = [dict(zip(names, values, strict=True)) for values in zip(*columns, strict=True)]
+    return records if eligible(records) else None
+
+
+def eligible(records: Sequence[Any]) -> bool:
+    """Whether a batch can take this engine: a small list of dicts of plain JSON values."""
+    if not isinstance(records, list | tuple) or not is_small(len(records)):
+        return False
+    for record in records:
+        if type(record) is not dict:
+            return False
+        for key, value in record.items():
+            kind = type(value)
+            if type(key) is not str or kind not in _PLAIN_TYPES:
+                return False
+            if kind is int and not -_INT64 <= value < _INT64:
+                return False
+    return True
+
+
+def _missing(value: Any) -> bool:
+    """What pandas' ``isna`` calls missing among plain values."""
+    return value is None or (type(value) is float and math.isnan(value))
+
+
+def _text(value: Any) -> str | None:
+    """``astype("string").str.strip()`` of one value (Python's whitespace = Arrow's)."""
+    if _missing(value):
+        return None
+    return (value if type(value) is str else str(value)).strip()
+
+
+def _blank(value: Any) -> bool:
+    """Missing, or a string of whitespace only."""
+    return _missing(value) or (type(value) is str and not value.strip())
+
+
+def _number(value: Any) -> float:
+    """A value as float; NaN when it is not a real number (bools included)."""
+    kind = type(value)
+    if kind is float or kind is int:
+        return float(value)
+    if kind is str:  # pandas' own number parser, as the vectorised engine uses
+        parsed = pd.to_numeric(value, errors="coerce")
+        return math.nan if pd.isna(parsed) else float(parsed)
+    return math.nan
+
+
+def _card(value: Any) -> str | None:
+    """A card number as digits text; integral floats are accepted, other floats are not."""
+    kind = type(value)
+    if kind is float:
+        return str(int(value)) if value.is_integer() else None
+    if kind is bool or value is None:
+        return None
+    return _text(value)
+
+
+@functools.cache
+def _regex(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern)
+
+
+def _within(spec: FieldSpec, value: float) -> bool:
+    """Whether a number lies within the field's bounds (False for NaN)."""
+    return (
+        (spec.ge is None or value >= spec.ge)
+        and (spec.le is None or value <= spec.le)
+        and (spec.lt is None or value < spec.lt)
+    )
+
+
+def _within_ns(spec: FieldSpec, ns: int) -> bool:
+    """:func:`_within` for a time in epoch ns against bounds in epoch ms, exactly."""
+    return (
+        (spec.ge is None or ns >= int(spec.ge) * _NS_PER_MS)
+        and (spec.le is None or ns <= int(spec.le) * _NS_PER_MS)
+        and (spec.lt is None or ns < int(spec.lt) * _NS_PER_MS)
+    )
+
+
+def _time_ns(text: str | None, pattern: str) -> int | None:
+    """An ISO date/date-time as naive-UTC epoch nanoseconds; None when malformed."""
+    low, high = PARSED_YEARS
+    if text is None or not _regex(pattern).fullmatch(text) or not low <= int(text[:4]) <= high:
+        return None
+    simple = _SIMPLE_TIME_RE.fullmatch(text)
+    if simple is None:
+        parsed = pd.to_datetime(text, format="ISO8601", errors="coerce", utc=True)
+        return None if pd.isna(parsed) else int(parsed.tz_convert(None).as_unit("ns").value)
+    year, month, day, hour, minute, second = (int(part or 0) for part in simple.groups())
+    try:
+        moment = dt.datetime(year, month, day, hour, minute, second)
+    except ValueError:
+        return None
+    seconds = (moment.toordinal() - _EPOCH_ORDINAL) * 86_400 + hour * 3600 + minute * 60 + second
+    return seconds * 1_000_000_000
+
+
+class _Checker:
+    """Checks one record after another against the columns present in the batch."""
+
+    def __init__(self, columns: Sequence[str]) -> None:
+        self.present = frozenset(columns)
+        self.record: Mapping[str, Any] = {}
+        self.errors: list[FieldError] = []
+        self.values: dict[str, Any] = {}
+        self.event_ns: int | None = None
+        self.has_event_ms = False
+
+    def check(self, record: Mapping[str, Any]) -> tuple[list[FieldError], dict[str, Any]]:
+        """Every problem of one record, in the order the vectorised engine reports them."""
+        self.errors, self.values = [], {}
+        self.event_ns, self.has_event_ms = None, False
+        if has_unstorable("".join(value for value in record.values() if type(value) is str)):
+            record = dict(record)
+            for name in TEXT_CHECKED:
+                value = record.get(name)
+                if name in self.present and type(value) is str and has_unstorable(value):
+                    self.add(name, UNSTORABLE_MESSAGE)
+                    record[name] = storable(value)
+        self.record = record
+        for spec in FIELDS:
+            _CHECK[spec.kind](self, spec)
+        self.values[EVENT_TIME] = self.event_ns
+        return self.errors, self.values
+
+    def add(self, name: str, message: str) -> None:
+        self.errors.append(FieldError(name, message))
+
+    def required(self, spec: FieldSpec) -> tuple[bool, Any]:
+        """Whether the batch has the column (a missing one is reported), and the raw value."""
+        if spec.name not in self.present:
+            self.add(spec.name, MISSING_COLUMN)
+            return False, None
+        raw = self.record.get(spec.name)
+        if _blank(raw):
+            self.add(spec.name, MISSING_VALUE)
+        return True, raw
+
+    def text(self, spec: FieldSpec) -> None:
+        if not spec.required:
+            if spec.name in self.present:
+                self.values[spec.name] = _text(self.record.get(spec.name))
+            return
+        present, raw = self.required(spec)
+        if present:
+            self.values[spec.name] = _text(raw)
+
+    def card(self, spec: FieldSpec) -> None:
+        present, raw = self.required(spec)
+        if present:
+            card = self.values[spec.name] = _card(raw)
+            assert spec.pattern is not None
+            if not _blank(raw) and (card is None or not _regex(spec.pattern).fullmatch(card)):
+                self.add(spec.name, spec.message)
+
+    def choice(self, spec: FieldSpec) -> None:
+        present, raw = self.required(spec)
+        if present:
+            text = _text(raw)
+            if spec.upper and text is not None:
+                text = text.upper()
+            self.values[spec.name] = text
+            if not _blank(raw) and text not in spec.choices:
+                self.add(spec.name, spec.message)
+
+    def number(self, spec: FieldSpec) -> None:
+        present, raw = self.required(spec)
+        if present:
+            value = self.values[spec.name] = _number(raw)
+            if _blank(raw):
+                pass
+            elif not math.isfinite(value):
+                self.add(spec.name, spec.message)
+            elif not _within(spec, value):
+                self.add(spec.name, spec.out_of_bounds)
+
+    def count(self, spec: FieldSpec) -> None:
+        present, raw = self.required(spec)
+        if present:
+            value = self.values[spec.name] = _number(raw)
+            whole = math.isfinite(value) and value % 1 == 0 and _within(spec, value)
+            if not _blank(raw) and not whole:
+                self.add(spec.name, spec.message)
+
+    def integer(self, spec: FieldSpec) -> None:
+        if spec.name in self.present:
+            raw = self.record.get(spec.name)
+            value = _number(raw)
+            ok = math.isfinite(value) and _within(spec, value)
+            if ok and spec.whole:
+                ok = value % 1 == 0
+            if not _blank(raw) and not ok:
+                self.add(spec.name, spec.message)
+            self.values[spec.name] = value if ok else math.nan
+
+    def tag(self, spec: FieldSpec) -> None:
+        if spec.name in self.present:
+            self.values[spec.name] = _text(self.record.get(spec.name)) or ""
+
+    def event_ms(self, spec: FieldSpec) -> None:
+        """Epoch ms: the event time when given (and valid)."""
+        if spec.name not in self.present:
+            return
+        raw = self.record.get(spec.name)
+        blank = _blank(raw)
+        millis = _number(raw)
+        ok = not blank and _within(spec, millis)
+        if not blank and not ok:
+            self.add(spec.name, spec.message)
+        self.has_event_ms = not blank
+        if ok:
+            self.event_ns = int(millis) * _NS_PER_MS
+
+    def event_text(self, spec: FieldSpec) -> None:
+        """The date-time text: the event time when no epoch ms were given."""
+        name = spec.name
+        if name not in self.present:
+            if not self.has_event_ms:
+                self.add(name, MISSING_EVENT_COLUMN)
+            return
+        raw = self.record.get(name)
+        self.values[name] = _text(raw)
+        if self.has_event_ms:
+            return
+        if _blank(raw):
+            self.add(name, MISSING_VALUE)
+            return
+        assert spec.pattern is not None
+        event_ns = _time_ns(_text(raw), spec.pattern)
+        if event_ns is None:
+            self.add(name, spec.message)
+        elif not _within_ns(spec, event_ns):
+            self.add(name, spec.out_of_bounds)
+            event_ns = None
+        self.event_ns = event_ns
+
+    def birth_date(self, spec: FieldSpec) -> None:
+        present, raw = self.required(spec)
+        if present:
+            assert spec.pattern is not None
+            blank = _blank(raw)
+            born = self.values[spec.name] = None if blank else _time_ns(_text(raw), spec.pattern)
+            if blank:
+                pass
+            elif born is None:
+                self.add(spec.name, spec.message)
+            elif not _within_ns(spec, born) or (self.event_ns is not None and born > self.event_ns):
+                self.add(spec.name, spec.out_of_bounds)
+
+
+#: How each kind is checked in one record.
+_CHECK: dict[Kind, Callable[[_Checker, FieldSpec], None]] = {
+    Kind.TEXT: _Checker.text,
+    Kind.CARD: _Checker.card,
+    Kind.CHOICE: _Checker.choice,
+    Kind.NUMBER: _Checker.number,
+    Kind.COUNT: _Checker.count,
+    Kind.INTEGER: _Checker.integer,
+    Kind.TAG: _Checker.tag,
+    Kind.EVENT_MS: _Checker.event_ms,
+    Kind.EVENT_TEXT: _Checker.event_text,
+    Kind.BIRTH_DATE: _Checker.birth_date,
+}
+
+
+def _strings(values: Sequence[str | None]) -> pd.api.extensions.ExtensionArray:
+    """Text values as pandas' ``string`` dtype (Arrow-backed, NA for None), built directly."""
+    return pd.arrays.ArrowStringArray(pa.array(values, type=pa.large_string()))
+
+
+def _clock_text(event_ns: int) -> str:
+    """``YYYY-MM-DD HH:MM:SS`` of epoch nanoseconds (the strftime the vectorised engine uses)."""
+    moment = dt.datetime(1970, 1, 1) + dt.timedelta(microseconds=event_ns // 1000)
+    return moment.strftime("%Y-%m-%d %H:%M:%S")
+
+
+#: Kinds whose columns scoring never reads (left out of the lean form).
+_NOT_SCORED = frozenset({Kind.EVENT_TEXT, Kind.INTEGER, Kind.TAG})
+
+
+def _typed_columns(
+    rows: list[dict[str, Any]],
+    present: frozenset[str],
+    columns: list[str],
+    *,
+    text: Callable[[list[Any]], Any] = _strings,
+    lean: bool = False,
+) -> dict[str, Any]:
+    """The valid rows' values as columns with the vectorised engine's dtypes.
+
+    ``text`` builds text columns (pandas ``string`` by default); ``lean`` leaves out what
+    scoring never reads (the clock text, ``unix_time``, the label and the scenario).
+    """
+
+    def column(name: str) -> list[Any]:
+        return [row[name] for row in rows]
+
+    def times(name: str) -> np.ndarray:
+        return np.array(column(name), dtype=np.int64).view("datetime64[ns]")
+
+    def floats(name: str) -> np.ndarray:
+        return np.array(column(name), dtype=np.float64)
+
+    out: dict[str, Any] = {EVENT_TIME: times(EVENT_TIME)}
+    for spec in FIELDS:
+        name, kind, here = spec.name, spec.kind, spec.name in present
+        if lean and kind in _NOT_SCORED:
+            continue
+        if kind is Kind.EVENT_TEXT:
+            clock = column(name) if here else [_clock_text(row[EVENT_TIME]) for row in rows]
+            out[name] = text(clock)
+        elif kind is Kind.TEXT and not spec.required:
+            out[name] = text(column(name) if here else [None] * len(rows))
+        elif not here:
+            continue  # a missing required column: null, below (no row is valid anyway)
+        elif kind in (Kind.TEXT, Kind.CARD, Kind.CHOICE, Kind.TAG):
+            out[name] = text(column(name))
+        elif kind is Kind.NUMBER:
+            out[name] = floats(name)
+        elif kind is Kind.COUNT:
+            out[name] = floats(name).astype("int64")
+        elif kind is Kind.BIRTH_DATE:
+            out[name] = times(name)
+    if lean:
+        return out
+    for spec in FIELDS:
+        if spec.kind is Kind.INTEGER:
+            values = floats(spec.name) if spec.name in present else None
+            out[spec.name] = integers_or_na(values, len(rows), spec.dtype)
+    for name in columns:  # a missing required column still gets a (null) column
+        if name not in out:
+            out[name] = text([None] * len(rows))
+    return out
+
+
+@dataclass
+class SmallBatch:
+    """A small batch's valid records as plain column arrays, and its rejected records.
+
+    Text columns are numpy object arrays; ``positions`` are the valid records' positions
+    in the input. What scoring reads only: no clock text, ``unix_time``, label or scenario.
+    """
+
+    columns: dict[str, np.ndarray]
+    positions: np.ndarray
+    rejected: list[Rejection]
+
+
+def _check_all(
+    records: Sequence[Mapping[str, Any]],
+) -> tuple[_Checker, list[dict[str, Any]], np.ndarray, list[Rejection]]:
+    """Check every record: the checker, the valid rows' values, which are valid, rejections."""
+    batch_columns = list(dict.fromkeys(key for record in records for key in record))
+    checker = _Checker(batch_columns)
+    valid_rows: list[dict[str, Any]] = []
+    keep = np.zeros(len(records), dtype=bool)
+    rejected: list[Rejection] = []
+    for position, record in enumerate(records):
+        errors, values = checker.check(record)
+        if errors:
+            kept = {name: record.get(name) for name in batch_columns}
+            rejected.append(Rejection(position, dead_letter(kept), tuple(errors)))
+        else:
+            keep[position] = True
+            valid_rows.append(values)
+    return checker, valid_rows, keep, rejected
+
+
+def validate_small_columns(records: Sequence[Mapping[str, Any]]) -> SmallBatch:
+    """:func:`validate_small` without building a frame: the scoring path's fastest form."""
+    checker, valid_rows, keep, rejected = _check_all(records)
+    typed = _typed_columns(valid_rows, checker.present, [], text=object_array, lean=True)
+    return SmallBatch(typed, np.flatnonzero(keep), rejected)
+
+
+def validate_small(records: Sequence[Mapping[str, Any]]) -> ValidatedBatch:
+    """Validate an :func:`eligible` batch value by value; same result as the vectorised engine."""
+    checker, valid_rows, keep, rejected = _check_all(records)
+    columns = list(VALID_COLUMNS)
+    if SCENARIO_COLUMN in checker.present:
+        columns.append(SCENARIO_COLUMN)
+    typed = _typed_columns(valid_rows, checker.present, columns)
+    index = pd.RangeIndex(len(records))[keep]
+    return ValidatedBatch(
+        frame_from_columns({name: typed[name] for name in columns}, index), rejected
+    )
