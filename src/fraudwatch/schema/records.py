@@ -23,9 +23,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 
 from fraudwatch.frames import column_arrays, frame_from_columns, object_array, plain_values
+from fraudwatch.schema.columns import typed_columns
 from fraudwatch.schema.fields import (
     EVENT_TIME,
     FIELDS,
@@ -43,13 +43,7 @@ from fraudwatch.schema.fields import (
     is_small,
     storable,
 )
-from fraudwatch.schema.results import (
-    FieldError,
-    Rejection,
-    ValidatedBatch,
-    dead_letter,
-    integers_or_na,
-)
+from fraudwatch.schema.results import FieldError, Rejection, ValidatedBatch, dead_letter
 
 _PLAIN_TYPES = frozenset({str, int, float, bool, type(None), list, dict})
 _INT64 = 2**63
@@ -93,21 +87,22 @@ def eligible(records: Sequence[Any]) -> bool:
     return True
 
 
-def _missing(value: Any) -> bool:
-    """What pandas' ``isna`` calls missing among plain values."""
-    return value is None or (type(value) is float and math.isnan(value))
-
-
 def _text(value: Any) -> str | None:
     """``astype("string").str.strip()`` of one value (Python's whitespace = Arrow's)."""
-    if _missing(value):
+    kind = type(value)
+    if kind is str:
+        return value.strip()  # type: ignore[no-any-return]
+    if value is None or (kind is float and value != value):  # missing, as pandas' isna
         return None
-    return (value if type(value) is str else str(value)).strip()
+    return str(value).strip()
 
 
 def _blank(value: Any) -> bool:
-    """Missing, or a string of whitespace only."""
-    return _missing(value) or (type(value) is str and not value.strip())
+    """Missing (as pandas' ``isna``), or a string of whitespace only."""
+    kind = type(value)
+    if kind is str:
+        return not value.strip()
+    return value is None or (kind is float and value != value)
 
 
 def _number(value: Any) -> float:
@@ -182,6 +177,8 @@ class _Checker:
         self.values: dict[str, Any] = {}
         self.event_ns: int | None = None
         self.has_event_ms = False
+        self.plan, loose_text = _plan(FIELDS)
+        self.loose_text = [name for name in loose_text if name in self.present]
 
     def check(self, record: Mapping[str, Any]) -> tuple[list[FieldError], dict[str, Any]]:
         """Every problem of one record, in the order the vectorised engine reports them."""
@@ -195,56 +192,62 @@ class _Checker:
                     self.add(name, UNSTORABLE_MESSAGE)
                     record[name] = storable(value)
         self.record = record
-        for spec in FIELDS:
-            _CHECK[spec.kind](self, spec)
-        self.values[EVENT_TIME] = self.event_ns
+        for check, spec in self.plan:
+            check(self, spec)
+        values = self.values
+        for name in self.loose_text:
+            values[name] = _text(record.get(name))
+        values[EVENT_TIME] = self.event_ns
         return self.errors, self.values
 
     def add(self, name: str, message: str) -> None:
         self.errors.append(FieldError(name, message))
 
     def required(self, spec: FieldSpec) -> tuple[bool, Any]:
-        """Whether the batch has the column (a missing one is reported), and the raw value."""
+        """The raw value of a required field and whether it is there to check further.
+
+        A missing column or a blank value is reported here (and is not there to check).
+        """
         if spec.name not in self.present:
             self.add(spec.name, MISSING_COLUMN)
             return False, None
         raw = self.record.get(spec.name)
         if _blank(raw):
             self.add(spec.name, MISSING_VALUE)
+            return False, raw
         return True, raw
 
     def text(self, spec: FieldSpec) -> None:
-        if not spec.required:
-            if spec.name in self.present:
-                self.values[spec.name] = _text(self.record.get(spec.name))
-            return
-        present, raw = self.required(spec)
-        if present:
-            self.values[spec.name] = _text(raw)
+        name = spec.name
+        if name in self.present:
+            self.values[name] = _text(self.record.get(name))
+            if spec.required:
+                self.required(spec)
+        elif spec.required:
+            self.add(name, MISSING_COLUMN)
 
     def card(self, spec: FieldSpec) -> None:
-        present, raw = self.required(spec)
-        if present:
+        given, raw = self.required(spec)
+        if spec.name in self.present:
             card = self.values[spec.name] = _card(raw)
-            assert spec.pattern is not None
-            if not _blank(raw) and (card is None or not _regex(spec.pattern).fullmatch(card)):
+            if given and (card is None or not _regex(spec.pattern or "").fullmatch(card)):
                 self.add(spec.name, spec.message)
 
     def choice(self, spec: FieldSpec) -> None:
-        present, raw = self.required(spec)
-        if present:
+        given, raw = self.required(spec)
+        if spec.name in self.present:
             text = _text(raw)
             if spec.upper and text is not None:
                 text = text.upper()
             self.values[spec.name] = text
-            if not _blank(raw) and text not in spec.choices:
+            if given and text not in spec.choices:
                 self.add(spec.name, spec.message)
 
     def number(self, spec: FieldSpec) -> None:
-        present, raw = self.required(spec)
-        if present:
+        given, raw = self.required(spec)
+        if spec.name in self.present:
             value = self.values[spec.name] = _number(raw)
-            if _blank(raw):
+            if not given:
                 pass
             elif not math.isfinite(value):
                 self.add(spec.name, spec.message)
@@ -252,11 +255,10 @@ class _Checker:
                 self.add(spec.name, spec.out_of_bounds)
 
     def count(self, spec: FieldSpec) -> None:
-        present, raw = self.required(spec)
-        if present:
+        given, raw = self.required(spec)
+        if spec.name in self.present:
             value = self.values[spec.name] = _number(raw)
-            whole = math.isfinite(value) and value % 1 == 0 and _within(spec, value)
-            if not _blank(raw) and not whole:
+            if given and not (math.isfinite(value) and value % 1 == 0 and _within(spec, value)):
                 self.add(spec.name, spec.message)
 
     def integer(self, spec: FieldSpec) -> None:
@@ -266,7 +268,7 @@ class _Checker:
             ok = math.isfinite(value) and _within(spec, value)
             if ok and spec.whole:
                 ok = value % 1 == 0
-            if not _blank(raw) and not ok:
+            if not ok and not _blank(raw):
                 self.add(spec.name, spec.message)
             self.values[spec.name] = value if ok else math.nan
 
@@ -325,8 +327,9 @@ class _Checker:
                 self.add(spec.name, spec.out_of_bounds)
 
 
+_Check = Callable[[_Checker, FieldSpec], None]
 #: How each kind is checked in one record.
-_CHECK: dict[Kind, Callable[[_Checker, FieldSpec], None]] = {
+_CHECK: dict[Kind, _Check] = {
     Kind.TEXT: _Checker.text,
     Kind.CARD: _Checker.card,
     Kind.CHOICE: _Checker.choice,
@@ -340,74 +343,23 @@ _CHECK: dict[Kind, Callable[[_Checker, FieldSpec], None]] = {
 }
 
 
-def _strings(values: Sequence[str | None]) -> pd.api.extensions.ExtensionArray:
-    """Text values as pandas' ``string`` dtype (Arrow-backed, NA for None), built directly."""
-    return pd.arrays.ArrowStringArray(pa.array(values, type=pa.large_string()))
+#: The last declarations compiled, and their plan (a kind is looked up once per set of
+#: declarations, not once per value): each field's check in order, except optional text,
+#: which has no rule to report on and is read in one loop (the names).
+_compiled: list[Any] = [None, ((), ())]
+_Plan = tuple[tuple[tuple[_Check, FieldSpec], ...], tuple[str, ...]]
 
 
-def _clock_text(event_ns: int) -> str:
-    """``YYYY-MM-DD HH:MM:SS`` of epoch nanoseconds (the strftime the vectorised engine uses)."""
-    moment = dt.datetime(1970, 1, 1) + dt.timedelta(microseconds=event_ns // 1000)
-    return moment.strftime("%Y-%m-%d %H:%M:%S")
-
-
-#: Kinds whose columns scoring never reads (left out of the lean form).
-_NOT_SCORED = frozenset({Kind.EVENT_TEXT, Kind.INTEGER, Kind.TAG})
-
-
-def _typed_columns(
-    rows: list[dict[str, Any]],
-    present: frozenset[str],
-    columns: list[str],
-    *,
-    text: Callable[[list[Any]], Any] = _strings,
-    lean: bool = False,
-) -> dict[str, Any]:
-    """The valid rows' values as columns with the vectorised engine's dtypes.
-
-    ``text`` builds text columns (pandas ``string`` by default); ``lean`` leaves out what
-    scoring never reads (the clock text, ``unix_time``, the label and the scenario).
-    """
-
-    def column(name: str) -> list[Any]:
-        return [row[name] for row in rows]
-
-    def times(name: str) -> np.ndarray:
-        return np.array(column(name), dtype=np.int64).view("datetime64[ns]")
-
-    def floats(name: str) -> np.ndarray:
-        return np.array(column(name), dtype=np.float64)
-
-    out: dict[str, Any] = {EVENT_TIME: times(EVENT_TIME)}
-    for spec in FIELDS:
-        name, kind, here = spec.name, spec.kind, spec.name in present
-        if lean and kind in _NOT_SCORED:
-            continue
-        if kind is Kind.EVENT_TEXT:
-            clock = column(name) if here else [_clock_text(row[EVENT_TIME]) for row in rows]
-            out[name] = text(clock)
-        elif kind is Kind.TEXT and not spec.required:
-            out[name] = text(column(name) if here else [None] * len(rows))
-        elif not here:
-            continue  # a missing required column: null, below (no row is valid anyway)
-        elif kind in (Kind.TEXT, Kind.CARD, Kind.CHOICE, Kind.TAG):
-            out[name] = text(column(name))
-        elif kind is Kind.NUMBER:
-            out[name] = floats(name)
-        elif kind is Kind.COUNT:
-            out[name] = floats(name).astype("int64")
-        elif kind is Kind.BIRTH_DATE:
-            out[name] = times(name)
-    if lean:
-        return out
-    for spec in FIELDS:
-        if spec.kind is Kind.INTEGER:
-            values = floats(spec.name) if spec.name in present else None
-            out[spec.name] = integers_or_na(values, len(rows), spec.dtype)
-    for name in columns:  # a missing required column still gets a (null) column
-        if name not in out:
-            out[name] = text([None] * len(rows))
-    return out
+def _plan(fields: tuple[FieldSpec, ...]) -> _Plan:
+    if _compiled[0] is not fields:
+        loose = [spec.kind is Kind.TEXT and not spec.required for spec in fields]
+        checks = tuple(
+            (_CHECK[s.kind], s) for s, free in zip(fields, loose, strict=True) if not free
+        )
+        names = tuple(s.name for s, free in zip(fields, loose, strict=True) if free)
+        _compiled[:] = [fields, (checks, names)]
+    plan: _Plan = _compiled[1]
+    return plan
 
 
 @dataclass
@@ -446,7 +398,7 @@ def _check_all(
 def validate_small_columns(records: Sequence[Mapping[str, Any]]) -> SmallBatch:
     """:func:`validate_small` without building a frame: the scoring path's fastest form."""
     checker, valid_rows, keep, rejected = _check_all(records)
-    typed = _typed_columns(valid_rows, checker.present, [], text=object_array, lean=True)
+    typed = typed_columns(valid_rows, checker.present, [], text=object_array, lean=True)
     return SmallBatch(typed, np.flatnonzero(keep), rejected)
 
 
@@ -456,7 +408,7 @@ def validate_small(records: Sequence[Mapping[str, Any]]) -> ValidatedBatch:
     columns = list(VALID_COLUMNS)
     if SCENARIO_COLUMN in checker.present:
         columns.append(SCENARIO_COLUMN)
-    typed = _typed_columns(valid_rows, checker.present, columns)
+    typed = typed_columns(valid_rows, checker.present, columns)
     index = pd.RangeIndex(len(records))[keep]
     return ValidatedBatch(
         frame_from_columns({name: typed[name] for name in columns}, index), rejected
