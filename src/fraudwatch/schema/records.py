@@ -13,10 +13,7 @@ is left to the vectorised engine, which is the reference.
 
 from __future__ import annotations
 
-import datetime as dt
-import functools
 import math
-import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -32,7 +29,6 @@ from fraudwatch.schema.fields import (
     MISSING_COLUMN,
     MISSING_EVENT_COLUMN,
     MISSING_VALUE,
-    PARSED_YEARS,
     SCENARIO_COLUMN,
     TEXT_CHECKED,
     UNSTORABLE_MESSAGE,
@@ -44,15 +40,20 @@ from fraudwatch.schema.fields import (
     storable,
 )
 from fraudwatch.schema.results import FieldError, Rejection, ValidatedBatch, dead_letter
+from fraudwatch.schema.values import (
+    NS_PER_MS,
+    as_card,
+    as_number,
+    as_text,
+    compiled,
+    is_blank,
+    parse_time_ns,
+    within,
+    within_ns,
+)
 
 _PLAIN_TYPES = frozenset({str, int, float, bool, type(None), list, dict})
 _INT64 = 2**63
-_NS_PER_MS = 1_000_000
-_EPOCH_ORDINAL = dt.date(1970, 1, 1).toordinal()
-#: The shapes parsed here directly; other ISO 8601 forms go to pandas' own parser.
-_SIMPLE_TIME_RE = re.compile(
-    r"([0-9]{4})-([0-9]{2})-([0-9]{2})(?:[ T]([0-9]{2}):([0-9]{2}):([0-9]{2}))?"
-)
 
 
 def frame_records(frame: pd.DataFrame) -> list[dict[str, Any]] | None:
@@ -87,86 +88,6 @@ def eligible(records: Sequence[Any]) -> bool:
     return True
 
 
-def _text(value: Any) -> str | None:
-    """``astype("string").str.strip()`` of one value (Python's whitespace = Arrow's)."""
-    kind = type(value)
-    if kind is str:
-        return value.strip()  # type: ignore[no-any-return]
-    if value is None or (kind is float and value != value):  # missing, as pandas' isna
-        return None
-    return str(value).strip()
-
-
-def _blank(value: Any) -> bool:
-    """Missing (as pandas' ``isna``), or a string of whitespace only."""
-    kind = type(value)
-    if kind is str:
-        return not value.strip()
-    return value is None or (kind is float and value != value)
-
-
-def _number(value: Any) -> float:
-    """A value as float; NaN when it is not a real number (bools included)."""
-    kind = type(value)
-    if kind is float or kind is int:
-        return float(value)
-    if kind is str:  # pandas' own number parser, as the vectorised engine uses
-        parsed = pd.to_numeric(value, errors="coerce")
-        return math.nan if pd.isna(parsed) else float(parsed)
-    return math.nan
-
-
-def _card(value: Any) -> str | None:
-    """A card number as digits text; integral floats are accepted, other floats are not."""
-    kind = type(value)
-    if kind is float:
-        return str(int(value)) if value.is_integer() else None
-    if kind is bool or value is None:
-        return None
-    return _text(value)
-
-
-@functools.cache
-def _regex(pattern: str) -> re.Pattern[str]:
-    return re.compile(pattern)
-
-
-def _within(spec: FieldSpec, value: float) -> bool:
-    """Whether a number lies within the field's bounds (False for NaN)."""
-    return (
-        (spec.ge is None or value >= spec.ge)
-        and (spec.le is None or value <= spec.le)
-        and (spec.lt is None or value < spec.lt)
-    )
-
-
-def _within_ns(spec: FieldSpec, ns: int) -> bool:
-    """:func:`_within` for a time in epoch ns against bounds in epoch ms, exactly."""
-    return (
-        (spec.ge is None or ns >= int(spec.ge) * _NS_PER_MS)
-        and (spec.le is None or ns <= int(spec.le) * _NS_PER_MS)
-        and (spec.lt is None or ns < int(spec.lt) * _NS_PER_MS)
-    )
-
-
-def _time_ns(text: str | None, pattern: str) -> int | None:
-    """An ISO date/date-time as naive-UTC epoch nanoseconds; None when malformed."""
-    low, high = PARSED_YEARS
-    if text is None or not _regex(pattern).fullmatch(text) or not low <= int(text[:4]) <= high:
-        return None
-    simple = _SIMPLE_TIME_RE.fullmatch(text)
-    if simple is None:
-        parsed = pd.to_datetime(text, format="ISO8601", errors="coerce", utc=True)
-        return None if pd.isna(parsed) else int(parsed.tz_convert(None).as_unit("ns").value)
-    year, month, day, hour, minute, second = (int(part or 0) for part in simple.groups())
-    try:
-        moment = dt.datetime(year, month, day, hour, minute, second)
-    except ValueError:
-        return None
-    seconds = (moment.toordinal() - _EPOCH_ORDINAL) * 86_400 + hour * 3600 + minute * 60 + second
-    return seconds * 1_000_000_000
-
-
 class _Checker:
     """Checks one record after another against the columns present in the batch."""
 
@@ -196,7 +117,7 @@ class _Checker:
             check(self, spec)
         values = self.values
         for name in self.loose_text:
-            values[name] = _text(record.get(name))
+            values[name] = as_text(record.get(name))
         values[EVENT_TIME] = self.event_ns
         return self.errors, self.values
 
@@ -212,7 +133,7 @@ class _Checker:
             self.add(spec.name, MISSING_COLUMN)
             return False, None
         raw = self.record.get(spec.name)
-        if _blank(raw):
+        if is_blank(raw):
             self.add(spec.name, MISSING_VALUE)
             return False, raw
         return True, raw
@@ -220,7 +141,7 @@ class _Checker:
     def text(self, spec: FieldSpec) -> None:
         name = spec.name
         if name in self.present:
-            self.values[name] = _text(self.record.get(name))
+            self.values[name] = as_text(self.record.get(name))
             if spec.required:
                 self.required(spec)
         elif spec.required:
@@ -229,14 +150,14 @@ class _Checker:
     def card(self, spec: FieldSpec) -> None:
         given, raw = self.required(spec)
         if spec.name in self.present:
-            card = self.values[spec.name] = _card(raw)
-            if given and (card is None or not _regex(spec.pattern or "").fullmatch(card)):
+            card = self.values[spec.name] = as_card(raw)
+            if given and (card is None or not compiled(spec.pattern or "").fullmatch(card)):
                 self.add(spec.name, spec.message)
 
     def choice(self, spec: FieldSpec) -> None:
         given, raw = self.required(spec)
         if spec.name in self.present:
-            text = _text(raw)
+            text = as_text(raw)
             if spec.upper and text is not None:
                 text = text.upper()
             self.values[spec.name] = text
@@ -246,49 +167,49 @@ class _Checker:
     def number(self, spec: FieldSpec) -> None:
         given, raw = self.required(spec)
         if spec.name in self.present:
-            value = self.values[spec.name] = _number(raw)
+            value = self.values[spec.name] = as_number(raw)
             if not given:
                 pass
             elif not math.isfinite(value):
                 self.add(spec.name, spec.message)
-            elif not _within(spec, value):
+            elif not within(spec, value):
                 self.add(spec.name, spec.out_of_bounds)
 
     def count(self, spec: FieldSpec) -> None:
         given, raw = self.required(spec)
         if spec.name in self.present:
-            value = self.values[spec.name] = _number(raw)
-            if given and not (math.isfinite(value) and value % 1 == 0 and _within(spec, value)):
+            value = self.values[spec.name] = as_number(raw)
+            if given and not (math.isfinite(value) and value % 1 == 0 and within(spec, value)):
                 self.add(spec.name, spec.message)
 
     def integer(self, spec: FieldSpec) -> None:
         if spec.name in self.present:
             raw = self.record.get(spec.name)
-            value = _number(raw)
-            ok = math.isfinite(value) and _within(spec, value)
+            value = as_number(raw)
+            ok = math.isfinite(value) and within(spec, value)
             if ok and spec.whole:
                 ok = value % 1 == 0
-            if not ok and not _blank(raw):
+            if not ok and not is_blank(raw):
                 self.add(spec.name, spec.message)
             self.values[spec.name] = value if ok else math.nan
 
     def tag(self, spec: FieldSpec) -> None:
         if spec.name in self.present:
-            self.values[spec.name] = _text(self.record.get(spec.name)) or ""
+            self.values[spec.name] = as_text(self.record.get(spec.name)) or ""
 
     def event_ms(self, spec: FieldSpec) -> None:
         """Epoch ms: the event time when given (and valid)."""
         if spec.name not in self.present:
             return
         raw = self.record.get(spec.name)
-        blank = _blank(raw)
-        millis = _number(raw)
-        ok = not blank and _within(spec, millis)
+        blank = is_blank(raw)
+        millis = as_number(raw)
+        ok = not blank and within(spec, millis)
         if not blank and not ok:
             self.add(spec.name, spec.message)
         self.has_event_ms = not blank
         if ok:
-            self.event_ns = int(millis) * _NS_PER_MS
+            self.event_ns = int(millis) * NS_PER_MS
 
     def event_text(self, spec: FieldSpec) -> None:
         """The date-time text: the event time when no epoch ms were given."""
@@ -298,17 +219,17 @@ class _Checker:
                 self.add(name, MISSING_EVENT_COLUMN)
             return
         raw = self.record.get(name)
-        self.values[name] = _text(raw)
+        self.values[name] = as_text(raw)
         if self.has_event_ms:
             return
-        if _blank(raw):
+        if is_blank(raw):
             self.add(name, MISSING_VALUE)
             return
         assert spec.pattern is not None
-        event_ns = _time_ns(_text(raw), spec.pattern)
+        event_ns = parse_time_ns(as_text(raw), spec.pattern)
         if event_ns is None:
             self.add(name, spec.message)
-        elif not _within_ns(spec, event_ns):
+        elif not within_ns(spec, event_ns):
             self.add(name, spec.out_of_bounds)
             event_ns = None
         self.event_ns = event_ns
@@ -317,13 +238,15 @@ class _Checker:
         present, raw = self.required(spec)
         if present:
             assert spec.pattern is not None
-            blank = _blank(raw)
-            born = self.values[spec.name] = None if blank else _time_ns(_text(raw), spec.pattern)
+            blank = is_blank(raw)
+            born = self.values[spec.name] = (
+                None if blank else parse_time_ns(as_text(raw), spec.pattern)
+            )
             if blank:
                 pass
             elif born is None:
                 self.add(spec.name, spec.message)
-            elif not _within_ns(spec, born) or (self.event_ns is not None and born > self.event_ns):
+            elif not within_ns(spec, born) or (self.event_ns is not None and born > self.event_ns):
                 self.add(spec.name, spec.out_of_bounds)
 
 
