@@ -1,4 +1,4 @@
-"""The scalar fast path of small batches agrees with the vectorised validation, value for value."""
+"""The small-batch engine agrees with the vectorised one, value for value, on one set of rules."""
 
 from __future__ import annotations
 
@@ -11,12 +11,14 @@ import pytest
 from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 
-from fraudwatch import schema_scalar
 from fraudwatch.schema import (
     FEED_COLUMNS,
     KAGGLE_COLUMNS,
     SCENARIO_COLUMN,
+    SMALL_BATCH,
     ValidatedBatch,
+    eligible,
+    frame_records,
     validate_batch,
     validate_batch_vectorised,
 )
@@ -115,7 +117,7 @@ def _assert_same(fast: ValidatedBatch, slow: ValidatedBatch) -> None:
     picks=st.lists(
         st.tuples(st.integers(0, len(RECORDS) - 1), st.booleans(), EDITS),
         min_size=1,
-        max_size=schema_scalar.SMALL_BATCH,
+        max_size=SMALL_BATCH,
     )
 )
 @example(picks=[(0, False, [])])
@@ -124,7 +126,7 @@ def _assert_same(fast: ValidatedBatch, slow: ValidatedBatch) -> None:
 @example(picks=[(4, False, [("amt", "<drop>")]), (5, True, [])])
 def test_fast_path_equals_vectorised(picks: list[tuple[int, bool, list[tuple[str, Any]]]]) -> None:
     batch = _build(picks)
-    assert schema_scalar.eligible(batch)
+    assert eligible(batch)
     fast = validate_batch(batch)
     _assert_same(fast, validate_batch_vectorised(batch))
     event("some valid" if len(fast.valid) else "none valid")
@@ -138,18 +140,18 @@ def test_each_corruption_gives_the_same_result(field: str, value: Any) -> None:
 
 
 def test_real_rows_take_the_fast_path_and_agree() -> None:
-    batch = RECORDS[: schema_scalar.SMALL_BATCH]
-    assert schema_scalar.eligible(batch)
+    batch = RECORDS[:SMALL_BATCH]
+    assert eligible(batch)
     fast = validate_batch(batch)
     assert len(fast.valid) == len(batch) and not fast.rejected
     _assert_same(fast, validate_batch_vectorised(batch))
 
 
 def test_unusual_batches_take_the_vectorised_path() -> None:
-    assert not schema_scalar.eligible(RECORDS[: schema_scalar.SMALL_BATCH + 1])
-    assert not schema_scalar.eligible([dict(RECORDS[0], amt=pd.NA)])
-    assert not schema_scalar.eligible([dict(RECORDS[0], unix_time=2**70)])
-    assert not schema_scalar.eligible(pd.DataFrame(RECORDS[:2]))  # type: ignore[arg-type]
+    assert not eligible(RECORDS[: SMALL_BATCH + 1])
+    assert not eligible([dict(RECORDS[0], amt=pd.NA)])
+    assert not eligible([dict(RECORDS[0], unix_time=2**70)])
+    assert not eligible(pd.DataFrame(RECORDS[:2]))  # type: ignore[arg-type]
 
 
 @settings(max_examples=300, deadline=None)
@@ -197,7 +199,7 @@ TEXT_VALUES = st.one_of(DATE_TIMES, NUMBER_TEXTS, st.text(max_size=12), st.just(
             st.lists(st.tuples(st.sampled_from(list(KAGGLE_COLUMNS)), TEXT_VALUES), max_size=3),
         ),
         min_size=1,
-        max_size=schema_scalar.SMALL_FRAME,
+        max_size=SMALL_BATCH,
     ),
     offset=st.integers(0, 10_000),
 )
@@ -218,7 +220,7 @@ def test_small_csv_chunks_take_the_scalar_path_with_the_same_result(
     path = tmp_path_factory.mktemp("chunk") / "chunk.csv"
     pd.DataFrame(rows, index=pd.RangeIndex(offset, offset + len(rows))).to_csv(path, index_label="")
     frame = next(read_transactions(path))
-    records = schema_scalar.frame_records(frame)
+    records = frame_records(frame)
     if records is None:  # a column pandas could not keep plain: the vectorised path anyway
         event("not eligible")
         return

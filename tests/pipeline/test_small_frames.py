@@ -1,6 +1,6 @@
 """A small frame's rows become the same plain records however its columns are stored.
 
-:func:`fraudwatch.schema_scalar.frame_records` reads the frame's arrays directly (one
+:func:`fraudwatch.schema.frame_records` reads the frame's arrays directly (one
 pyarrow call per text column) instead of building a Series per column; these tests hold
 it equal to ``Series.tolist`` with pandas' NA and NaT as None, the form it replaced.
 """
@@ -14,13 +14,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from fraudwatch import schema_scalar
+from fraudwatch.schema import SMALL_BATCH, eligible, frame_records
 from fraudwatch.sources.csv_file import read_transactions
 
 
 def _reference(frame: pd.DataFrame) -> list[dict[str, Any]] | None:
     """The former conversion, column by column through pandas."""
-    if len(frame) > schema_scalar.SMALL_FRAME or not frame.columns.map(type).isin([str]).all():
+    if len(frame) > SMALL_BATCH or not frame.columns.map(type).isin([str]).all():
         return None
     names = list(frame.columns)
     columns = [
@@ -28,11 +28,11 @@ def _reference(frame: pd.DataFrame) -> list[dict[str, Any]] | None:
         for name in names
     ]
     records = [dict(zip(names, values, strict=True)) for values in zip(*columns, strict=True)]
-    return records if schema_scalar.eligible(records, limit=schema_scalar.SMALL_FRAME) else None
+    return records if eligible(records) else None
 
 
 def _assert_same(frame: pd.DataFrame) -> None:
-    actual, expected = schema_scalar.frame_records(frame), _reference(frame)
+    actual, expected = frame_records(frame), _reference(frame)
     if expected is None:
         assert actual is None
         return
@@ -54,7 +54,7 @@ def test_csv_rows_with_blanks_give_the_same_records(split_files: tuple[Path, Pat
     for start in range(0, 200, 9):
         _assert_same(chunk.iloc[start : start + 9])
     _assert_same(chunk.iloc[:64])
-    assert schema_scalar.frame_records(chunk.iloc[:65]) is None  # too many rows
+    assert frame_records(chunk.iloc[:65]) is None  # too many rows
 
 
 @pytest.mark.parametrize(
@@ -81,6 +81,6 @@ def test_every_column_storage_gives_the_same_records(column: Any) -> None:
 
 
 def test_unusual_column_names_are_not_eligible() -> None:
-    assert schema_scalar.frame_records(pd.DataFrame({0: [1], "a": [2]})) is None
+    assert frame_records(pd.DataFrame({0: [1], "a": [2]})) is None
     repeated = pd.DataFrame([[1, 2]], columns=["a", "a"])
-    assert schema_scalar.frame_records(repeated) is None
+    assert frame_records(repeated) is None

@@ -1,10 +1,12 @@
 """The API's request and response bodies (pydantic), documented for the OpenAPI schema.
 
 A transaction is the Kaggle/Sparkov record or the live-feed record (``current_time`` in
-epoch milliseconds instead of ``trans_date_trans_time``). Pydantic checks types and
-presence; the transaction contract (:func:`fraudwatch.schema.validate_batch`) then checks
-values (known category, coordinates in range, date of birth before the event, ...), so
-the API accepts exactly what the streaming pipeline accepts.
+epoch milliseconds instead of ``trans_date_trans_time``). Its request model is generated
+from the contract's field declarations (:data:`fraudwatch.schema.FIELDS`). Pydantic checks
+types and presence; the transaction contract (:func:`fraudwatch.schema.validate_batch`)
+then checks values (known category, coordinates in range, date of birth before the event,
+...) with its own messages, so the API accepts exactly what the streaming pipeline
+accepts; the bounds and patterns also appear in ``/openapi.json``.
 """
 
 from __future__ import annotations
@@ -12,11 +14,12 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, create_model, field_validator
 
 from fraudwatch.decision import RISK_LEVELS
+from fraudwatch.schema import FIELDS_BY_NAME, KAGGLE_COLUMNS, LABEL_COLUMN, FieldSpec, Kind
 
 RiskLevel = Literal["LOW", "MEDIUM", "HIGH", "CRITICAL"]
 ThresholdName = Literal["conservative", "balanced", "sensitive", "very_sensitive"]
@@ -82,8 +85,71 @@ def dated_examples(document: dict[str, Any], moment: dt.datetime) -> dict[str, A
     return dated
 
 
-class Transaction(BaseModel):
-    """One card transaction, Kaggle/Sparkov shape or live-feed shape."""
+#: What the API adds to a field's contract description.
+_API_NOTES: dict[str, str] = {
+    "current_time": " Refused (422) when further than `FRAUDWATCH_MAX_EVENT_SKEW` ahead of or "
+    "`FRAUDWATCH_MAX_EVENT_AGE` behind the stream clock (the newest event time scored).",
+    "trans_date_trans_time": " Checked against the stream clock like `current_time`.",
+    LABEL_COLUMN: " Accepted and ignored (scoring is label-free).",
+}
+#: The JSON type each kind of field arrives as (pydantic checks it; the contract, the values).
+_REQUEST_TYPES: dict[Kind, type] = {
+    Kind.TEXT: str, Kind.CARD: str, Kind.CHOICE: str, Kind.NUMBER: float, Kind.COUNT: int,
+    Kind.EVENT_MS: int, Kind.EVENT_TEXT: str, Kind.BIRTH_DATE: str, Kind.INTEGER: int,
+    Kind.TAG: str,
+}  # fmt: skip
+#: Request fields, in the order pydantic checks them (the epoch-ms event time first: the
+#: date-time text is required only without it).
+REQUEST_FIELDS: tuple[FieldSpec, ...] = tuple(
+    FIELDS_BY_NAME[name]
+    for name in dict.fromkeys(("current_time", *KAGGLE_COLUMNS))
+    if FIELDS_BY_NAME[name].in_request
+)
+_EVENT_MS = next(spec.name for spec in REQUEST_FIELDS if spec.kind is Kind.EVENT_MS)
+
+
+def request_type(spec: FieldSpec) -> Any:
+    """The annotation of a field in the request body: its JSON type, None allowed if optional."""
+    kind = _REQUEST_TYPES[spec.kind]
+    return kind if spec.required else kind | None
+
+
+def json_constraints(spec: FieldSpec) -> dict[str, Any]:
+    """The field's declared bounds, pattern and choices as JSON Schema keywords.
+
+    They document the contract in ``/openapi.json``; the contract itself enforces them (with
+    its own messages, after pydantic's type checks). Time bounds are epoch ms of a text
+    field: its description states them instead.
+    """
+    out: dict[str, Any] = {}
+    if spec.pattern is not None:
+        out["pattern"] = f"^(?:{spec.pattern})$"
+    if spec.choices:
+        lower = [choice.lower() for choice in spec.choices] if spec.upper else []
+        out["enum"] = [*spec.choices, *(c for c in lower if c not in spec.choices)]
+    if _REQUEST_TYPES[spec.kind] is not str:
+        for keyword, bound in (
+            ("minimum", spec.ge), ("maximum", spec.le), ("exclusiveMaximum", spec.lt),
+        ):  # fmt: skip
+            if bound is not None:
+                out[keyword] = int(bound) if float(bound).is_integer() else bound
+    return out
+
+
+def _request_field(spec: FieldSpec) -> Any:
+    example = KAGGLE_EXAMPLE.get(spec.name, FEED_EXAMPLE.get(spec.name))
+    default: Any = ... if spec.required else None
+    return Field(
+        default,
+        description=spec.description + _API_NOTES.get(spec.name, ""),
+        examples=None if example is None else [example],
+        json_schema_extra=json_constraints(spec) or None,
+        validate_default=spec.kind is Kind.EVENT_TEXT or None,
+    )
+
+
+class _TransactionRules(BaseModel):
+    """What the generated :data:`Transaction` adds to its fields: config, checks, record."""
 
     model_config = ConfigDict(
         extra="ignore",
@@ -92,67 +158,11 @@ class Transaction(BaseModel):
         json_schema_extra={"examples": [KAGGLE_EXAMPLE, FEED_EXAMPLE]},
     )
 
-    current_time: int | None = Field(
-        None,
-        description="Event time in epoch milliseconds (live-feed shape), 2000 to 2100; wins "
-        "over `trans_date_trans_time` when both are given. Refused (422) when further than "
-        "`FRAUDWATCH_MAX_EVENT_SKEW` ahead of or `FRAUDWATCH_MAX_EVENT_AGE` behind the "
-        "stream clock (the newest event time scored).",
-        examples=[FEED_EXAMPLE["current_time"]],
+    @field_validator(
+        *(spec.name for spec in REQUEST_FIELDS if spec.kind is Kind.CARD),
+        mode="before",
+        check_fields=False,
     )
-    trans_date_trans_time: str | None = Field(
-        None,
-        validate_default=True,
-        description="Event time, `YYYY-MM-DD HH:MM:SS` (UTC), 2000 to 2100. Required unless "
-        "`current_time` is given; checked against the stream clock like it.",
-        examples=[KAGGLE_EXAMPLE["trans_date_trans_time"]],
-    )
-    cc_num: str = Field(
-        description="Card number (PAN), 8 to 19 digits. Tokenized on arrival; never stored, "
-        "logged or returned.",
-        examples=[EXAMPLE_PAN],
-    )
-    merchant: str = Field(description="Merchant name.", examples=["fraud_Kirlin and Sons"])
-    category: str = Field(
-        description="Merchant category: one of the fourteen Sparkov categories "
-        "(entertainment, food_dining, gas_transport, grocery_net, grocery_pos, "
-        "health_fitness, home, kids_pets, misc_net, misc_pos, personal_care, shopping_net, "
-        "shopping_pos, travel).",
-        examples=["personal_care"],
-    )
-    amt: float = Field(description="Amount in dollars, >= 0.", examples=[2.86])
-    first: str | None = Field(None, description="Card holder's first name.")
-    last: str | None = Field(None, description="Card holder's last name.")
-    gender: str = Field(description="Card holder's gender, `M` or `F`.", examples=["M"])
-    street: str | None = Field(None, description="Card holder's street address.")
-    city: str | None = Field(None, description="Card holder's city.")
-    state: str | None = Field(None, description="Card holder's state (two letters).")
-    zip: str | None = Field(None, description="Card holder's ZIP code.")
-    lat: float = Field(description="Card holder's home latitude, [-90, 90].")
-    long: float = Field(description="Card holder's home longitude, [-180, 180].")
-    city_pop: int = Field(description="Population of the card holder's city, >= 0.")
-    job: str | None = Field(None, description="Card holder's job.")
-    dob: str = Field(
-        description="Card holder's date of birth, `YYYY-MM-DD`, after 1900 and before the event.",
-        examples=["1968-03-19"],
-    )
-    trans_num: str = Field(
-        description="Unique transaction id; decisions are stored (upserted) under it.",
-        examples=[KAGGLE_EXAMPLE["trans_num"]],
-    )
-    unix_time: int | None = Field(
-        None,
-        description="Kaggle's epoch seconds (seven years behind the event time in the Kaggle "
-        "files); carried, never used as event time.",
-    )
-    merch_lat: float = Field(description="Merchant latitude, [-90, 90].")
-    merch_long: float = Field(description="Merchant longitude, [-180, 180].")
-    is_fraud: int | None = Field(
-        None, description="Label, if the sender has one: accepted and ignored (scoring is "
-        "label-free)."
-    )  # fmt: skip
-
-    @field_validator("cc_num", mode="before")
     @classmethod
     def _card_number_text(cls, value: Any) -> Any:
         # a JSON number is a card number too (the Jedha feed sends one): as its digits
@@ -162,17 +172,35 @@ class Transaction(BaseModel):
             return str(value)
         return value
 
-    @field_validator("trans_date_trans_time")
+    @field_validator(
+        *(spec.name for spec in REQUEST_FIELDS if spec.kind is Kind.EVENT_TEXT),
+        check_fields=False,
+    )
     @classmethod
     def _event_time_given(cls, value: str | None, info: ValidationInfo) -> str | None:
         # (when current_time itself is invalid, that is the one error to report)
-        if value is None and "current_time" in info.data and info.data["current_time"] is None:
-            raise ValueError("required unless current_time (epoch milliseconds) is given")
+        if value is None and _EVENT_MS in info.data and info.data[_EVENT_MS] is None:
+            raise ValueError(f"required unless {_EVENT_MS} (epoch milliseconds) is given")
         return value
 
     def record(self) -> dict[str, Any]:
         """The raw record the contract validates (unset fields and the label left out)."""
-        return self.model_dump(exclude_none=True, exclude={"is_fraud"})
+        return self.model_dump(exclude_none=True, exclude={LABEL_COLUMN})
+
+
+if TYPE_CHECKING:
+    Transaction = _TransactionRules
+else:
+    #: The request body of one transaction, generated from the contract's declarations
+    #: (:data:`fraudwatch.schema.FIELDS`): names, JSON types, required-ness, descriptions,
+    #: bounds and patterns come from there, so the API cannot drift from the pipeline.
+    Transaction = create_model(
+        "Transaction",
+        __base__=_TransactionRules,
+        __doc__="One card transaction, Kaggle/Sparkov shape or live-feed shape.",
+        __module__=__name__,
+        **{spec.name: (request_type(spec), _request_field(spec)) for spec in REQUEST_FIELDS},
+    )
 
 
 class BatchRequest(BaseModel):

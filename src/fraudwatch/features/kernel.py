@@ -31,9 +31,6 @@ IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
 
 EARTH_RADIUS_KM = 6371.0088
-#: Below this many rows, per-row Python beats pandas' per-call overhead (~100 µs an
-#: operation); both ways give the same values.
-SMALL_BATCH_ROWS = 64
 #: Times enter the (group, time) search key relative to this epoch (1990-01-01, ms) ...
 _KEY_EPOCH_MS = 631_152_000_000
 #: ... within 2**41 ms (69 years), leaving 22 bits for the group rank.

@@ -13,7 +13,8 @@ import heapq
 import numpy as np
 import pandas as pd
 
-from fraudwatch.features.kernel import SMALL_BATCH_ROWS, FloatArray, IntArray, merchant_risk
+from fraudwatch.features.kernel import FloatArray, IntArray, merchant_risk
+from fraudwatch.schema import is_small
 
 
 class MerchantLabels:
@@ -36,7 +37,7 @@ class MerchantLabels:
 
     def codes(self, merchants: pd.Series) -> IntArray:
         """Stable integer codes of merchant names (new names get new codes)."""
-        if len(merchants) < SMALL_BATCH_ROWS:  # same codes, without factorize's overhead
+        if is_small(len(merchants)):  # same codes, without factorize's overhead
             inverse, names = None, [str(name) for name in merchants.tolist()]
         else:
             inverse, unique = pd.factorize(merchants.astype(str))

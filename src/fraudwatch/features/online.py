@@ -26,7 +26,6 @@ from fraudwatch.features.definitions import (
     LONGEST_WINDOW_MS,
 )
 from fraudwatch.features.kernel import (
-    SMALL_BATCH_ROWS,
     BoolArray,
     CardRows,
     CardTotalsBefore,
@@ -44,7 +43,7 @@ from fraudwatch.features.kernel import (
 from fraudwatch.features.merchants import MerchantLabels
 from fraudwatch.features.static import FeatureReference, category_codes, event_ms, static_features
 from fraudwatch.frames import as_array
-from fraudwatch.schema import CATEGORIES, LABEL_COLUMN
+from fraudwatch.schema import CATEGORIES, LABEL_COLUMN, is_small
 
 CARD_COLUMN = "card_token"
 _FEATURE_INDEX = pd.Index(list(FEATURE_NAMES))
@@ -264,7 +263,7 @@ class OnlineFeatures:
     # -- card slots --------------------------------------------------------------------
 
     def _slots_for(self, tokens: np.ndarray) -> IntArray:
-        if len(tokens) < SMALL_BATCH_ROWS:  # same slots, without factorize's overhead
+        if is_small(len(tokens)):  # same slots, without factorize's overhead
             slots = np.empty(len(tokens), dtype=np.int64)
             for number, token in enumerate(tokens.tolist()):
                 slot = self._slots.get(token)

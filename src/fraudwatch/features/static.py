@@ -16,7 +16,6 @@ import numpy as np
 import pandas as pd
 
 from fraudwatch.features.kernel import (
-    SMALL_BATCH_ROWS,
     FloatArray,
     IntArray,
     haversine_km,
@@ -24,7 +23,7 @@ from fraudwatch.features.kernel import (
     is_night,
 )
 from fraudwatch.frames import as_array
-from fraudwatch.schema import CATEGORIES, LABEL_COLUMN
+from fraudwatch.schema import CATEGORIES, LABEL_COLUMN, is_small
 
 _CATEGORY_CODES = {name: code for code, name in enumerate(CATEGORIES)}
 _MS_PER_YEAR = 365.25 * 86_400_000
@@ -77,7 +76,7 @@ def category_codes(categories: pd.Series | np.ndarray) -> IntArray:
     Validated input has only known names; the check keeps an unvalidated caller from
     reading another category's per-card totals.
     """
-    if len(categories) < SMALL_BATCH_ROWS:
+    if is_small(len(categories)):
         codes = np.array([_CATEGORY_CODES.get(n, -1) for n in categories.tolist()], np.int64)
     else:
         mapped = pd.Series(categories, copy=False).map(_CATEGORY_CODES)
@@ -95,7 +94,7 @@ def event_ms(event_time: pd.Series | np.ndarray) -> IntArray:
 
 def _is_male(gender: pd.Series | np.ndarray) -> FloatArray:
     """1.0 where gender is "M", else 0.0."""
-    if len(gender) < SMALL_BATCH_ROWS:
+    if is_small(len(gender)):
         return np.array([value == "M" for value in gender.tolist()], dtype=np.float64)
     return np.asarray((pd.Series(gender, copy=False) == "M").to_numpy(dtype=np.float64))
 

@@ -18,8 +18,8 @@ import pandas as pd
 
 from fraudwatch.frames import object_array
 from fraudwatch.privacy import card_tokens, mask_pan
-from fraudwatch.schema import FieldError, Rejection, _json_safe, validate_batch
-from fraudwatch.schema_scalar import validate_small_columns
+from fraudwatch.schema import FieldError, Rejection, validate_batch, validate_small_columns
+from fraudwatch.schema import json_safe as _json_safe
 from fraudwatch.sources.csv_file import DEFAULT_CHUNK_ROWS, read_transactions
 
 T = TypeVar("T")
@@ -68,7 +68,7 @@ def prepare_small(records: Sequence[Mapping[str, Any]], key: bytes) -> PreparedC
 
     The same validation and tokens (the columns scoring reads), without pandas' per-call
     overhead: the path of a single API transaction. ``records`` must be
-    :func:`~fraudwatch.schema_scalar.eligible`.
+    :func:`~fraudwatch.schema.eligible`.
     """
     checked = validate_small_columns(records)
     columns = checked.columns

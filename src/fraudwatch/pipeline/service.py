@@ -28,12 +28,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from fraudwatch import schema_scalar
+from fraudwatch import schema
 from fraudwatch.config import get_settings
 from fraudwatch.decision import DECISION_COLUMNS, make_decisions
 from fraudwatch.features import OnlineFeatures
 from fraudwatch.features.definitions import DEFAULT_LABEL_DELAY_MS
-from fraudwatch.features.kernel import SMALL_BATCH_ROWS
 from fraudwatch.features.shared import RedisCardState
 from fraudwatch.features.static import event_ms
 from fraudwatch.model.registry import ModelBundle, load_bundle
@@ -363,10 +362,10 @@ def _small_records(
 ) -> list[dict[str, Any]] | None:
     """The records as plain dicts when the batch can take the column-array path, else None."""
     if isinstance(records, pd.DataFrame):
-        if len(records) >= SMALL_BATCH_ROWS:
+        if not schema.is_small(len(records)):
             return None
-        return schema_scalar.frame_records(records)
-    if not records or not schema_scalar.eligible(records):
+        return schema.frame_records(records)
+    if not records or not schema.eligible(records):
         return None
     return records  # type: ignore[return-value]  # eligible: plain dicts
 
