@@ -78,6 +78,20 @@ def test_chunk_size_does_not_change_the_scores(
     assert out.read_bytes() == scored.read_bytes()
 
 
+def test_a_file_is_scored_whatever_its_gap_after_the_history(
+    model_dir: Path, split_files: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """A file is not a stream: a gap of weeks after ``--history`` refuses no row (a stream
+    clock would refuse the first rows after it, and shift their cards' later scores)."""
+    train, test = split_files
+    frame = pd.read_csv(train, index_col=0, dtype=str)
+    early = tmp_path / "history_until_mid_august.csv"
+    frame[frame["trans_date_trans_time"] < "2020-08-15"].to_csv(early, index_label="")
+    summary = score_file(model_dir, test, tmp_path / "scores.csv", KEY, history=early)
+    assert summary.rejected == 0
+    assert summary.scored == len(pd.read_csv(test, usecols=["trans_num"]))
+
+
 def test_online_scores_equal_batch_scores(
     scored: Path, bundle: ModelBundle, split_files: tuple[Path, Path]
 ) -> None:

@@ -57,6 +57,15 @@ class ClockPolicy:
         """A policy from the settings' seconds (``FRAUDWATCH_MAX_EVENT_SKEW`` / ``_AGE``)."""
         return cls(int(max_skew * 1000), int(max_age * 1000))
 
+    @classmethod
+    def unbounded(cls) -> ClockPolicy:
+        """A clock that refuses no event time: for a file scored offline, not a stream.
+
+        ``fraudwatch score`` takes the file's rows as they are (a gap after the history, a
+        stray year): refusing them would also change every later score of their cards.
+        """
+        return cls(2**62, 2**62)
+
 
 @dataclass
 class ClockVerdict:

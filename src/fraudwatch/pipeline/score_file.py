@@ -26,6 +26,7 @@ import pyarrow as pa
 import pyarrow.csv as pa_csv
 
 from fraudwatch.model.registry import load_bundle
+from fraudwatch.pipeline.event_clock import ClockPolicy
 from fraudwatch.pipeline.prepare import prefetched, read_prepared
 from fraudwatch.pipeline.service import Featured, Prepared, ScoringService
 from fraudwatch.schema import LABEL_COLUMN, SCENARIO_COLUMN, Rejection
@@ -80,11 +81,13 @@ def score_file(
 
     Labels in ``data`` are dropped before anything sees them (validation included), so
     scores are the same with or without an ``is_fraud`` column, whatever it holds. A
-    record that breaks the contract, or whose event time the stream clock refuses, goes to
-    :func:`rejected_path` with its reasons.
+    record that breaks the contract goes to :func:`rejected_path` with its reasons; event
+    times are not judged against a stream clock (:meth:`ClockPolicy.unbounded`).
     """
     started = time.perf_counter()
-    service = ScoringService(load_bundle(model_dir), key, baseline=True)
+    service = ScoringService(
+        load_bundle(model_dir), key, baseline=True, clock_policy=ClockPolicy.unbounded()
+    )
     summary = ScoreSummary()
     if history is not None:
         for batch in prefetched(read_prepared(history, key, chunk_rows)):
