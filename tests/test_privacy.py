@@ -237,7 +237,7 @@ def test_dead_letters_keep_the_stricter_mask_the_log_filter_does_not(
     capfd: pytest.CaptureFixture[str],
 ) -> None:
     """A card-like number that fails Luhn (a typo) is masked in raw-record texts; in a log line
-    it stays (the residual risk the README states), so that versions and dates stay whole."""
+    it stays (the residual risk docs/security.md states), so that versions and dates stay whole."""
     typo = "4111111111111112"
     assert not luhn_valid(typo)
     assert typo not in redact_pans(f"record {{'cc_num': '{typo}'}}")

@@ -6,7 +6,7 @@ checkpoint in one transaction, then the alert report).
 
 Each task is one call into ``fraudwatch.orchestration.tasks``, imported inside the task:
 parsing this file touches no database, network or model. Configuration comes from the
-workers' ``FRAUDWATCH_*`` environment (see the README); no secret is written here.
+workers' ``FRAUDWATCH_*`` environment (see docs/airflow.md and docs/configuration.md); no secret is written here.
 
 Re-running a run stores nothing twice: the run reads from the stored checkpoint, decisions
 are upserted by ``trans_num`` and the checkpoint moves in the same transaction. Tasks are

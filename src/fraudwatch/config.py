@@ -136,7 +136,10 @@ def get_settings() -> Settings:
 
 
 def settings_table() -> str:
-    """The configuration table of the README (Markdown), generated from :class:`Settings`."""
+    """The configuration table of the documentation site (``docs/configuration.md``).
+
+    Markdown, generated from :class:`Settings` at build time, so it cannot drift.
+    """
     rows = ["| variable | default | meaning |", "|---|---|---|"]
     for name, info in Settings.model_fields.items():
         default = info.default

@@ -166,6 +166,7 @@ def live_system(
     api_port: int,
     speed: float = DEMO_SPEED,
     database_url: str,
+    migration_url: str | None = None,
     api_keys: list[str],
     progress: Progress,
     dashboard_port: int | None = None,
@@ -186,7 +187,7 @@ def live_system(
 
     state = DemoState.load_or_create(data_dir, seed, dt.date.today())
     service = ScoringService.from_model_dir(ensure_model(data_dir, key, state, progress), key)
-    store = Store(database_url)
+    store = Store(database_url, migration_url=migration_url)
     store.upgrade()
     store.record_model_version(service.model_version, service.bundle.metadata, champion=True)
     state_dir = data_dir / "state"

@@ -204,7 +204,7 @@ def demo(
     """
     from fraudwatch.api.server import configured_api_keys
     from fraudwatch.demo import live_system
-    from fraudwatch.sinks.store import database_url, mask_url
+    from fraudwatch.pipeline.build import build_store
 
     if dashboard_port:  # started as a subprocess: say so here, not only in its log
         require_extra("dashboard")
@@ -212,13 +212,17 @@ def demo(
     settings = get_settings()
     stop = stop_on_signals()
     out = Console(soft_wrap=True)
-    url = database_url(settings.database_url, settings.data_dir)
-    out.print(f"[bold]fraudwatch demo[/] — data in {settings.data_dir}, database {mask_url(url)}")
+    configured = build_store(settings)  # the one recipe (FRAUDWATCH_DIRECT_DATABASE_URL too)
+    configured.close()  # the demo opens its own, on the same URLs
+    out.print(
+        f"[bold]fraudwatch demo[/] — data in {settings.data_dir}, database {configured.masked_url}"
+    )
     with live_system(
         settings.data_dir, pan_key(), seed=settings.seed,
         feed_port=settings.feed_port if feed_port is None else feed_port,
         api_host=settings.api_host, api_port=settings.api_port if api_port is None else api_port,
-        speed=speed, database_url=url, api_keys=configured_api_keys(settings),
+        speed=speed, database_url=configured.url, migration_url=configured.migration_url,
+        api_keys=configured_api_keys(settings),
         log_every=progress_every(),
         progress=lambda message: out.print(f"  {message}"), dashboard_port=dashboard_port or None,
     ) as system:  # fmt: skip

@@ -1,10 +1,10 @@
 """Alembic migrations of the store, configured in code (no ``alembic.ini``).
 
-DESIGN.md puts migrations in a top-level ``migrations/`` folder; they live here instead,
-inside the package, so that an installed fraudwatch (a wheel, a container image without
-the source tree) carries the migrations its code expects and ``fraudwatch db upgrade`` works
-anywhere. :func:`alembic_config` points Alembic at this folder; ``env.py`` migrates the
-connection handed over in ``config.attributes["connection"]``.
+The migrations live inside the package (not in a top-level ``migrations/`` folder) so that
+an installed fraudwatch (a wheel, a container image without the source tree) carries the
+migrations its code expects and ``fraudwatch db upgrade`` works anywhere.
+:func:`alembic_config` points Alembic at this folder; ``env.py`` migrates the connection
+handed over in ``config.attributes["connection"]``.
 
 A new revision after changing ``fraudwatch.sinks.tables`` (review it, and keep it frozen:
 no imports from ``tables``)::

@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 from sklearn.linear_model import LogisticRegression
 
+from fraudwatch.decision import flags
 from fraudwatch.errors import FraudwatchError
 from fraudwatch.features import (
     CATEGORICAL_FEATURES,
@@ -152,7 +153,7 @@ def _fit_learner(
     calibration = Calibration(float(platt.coef_[0, 0]), float(platt.intercept_[0]))
     probability = calibration.apply(margin)
     threshold = choose_threshold(y_valid, probability, config)
-    flagged = probability >= threshold
+    flagged = flags(probability, threshold).astype(bool)  # the one flag rule
     if not flagged.any():
         log.warning(
             "the %s threshold policy flags no validation transaction for the %s; "

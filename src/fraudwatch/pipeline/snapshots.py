@@ -18,10 +18,16 @@ import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from fraudwatch.errors import FraudwatchError
+
 if TYPE_CHECKING:
     from fraudwatch.pipeline.service import ScoringService
 
 log = logging.getLogger(__name__)
+
+
+class SnapshotMovedError(FraudwatchError, RuntimeError):
+    """Another writer moved the feature snapshot on since this run read it."""
 
 
 def state_file(state_dir: Path, source_id: str) -> Path:
@@ -77,7 +83,7 @@ def snapshot_at(path: Path, position: str) -> dict[str, Any]:
     """The state saved at exactly ``position`` (raises if the file moved on meanwhile)."""
     payload = read_snapshot(path)
     if payload is None or str(payload.get("position")) != position:
-        raise RuntimeError(
+        raise SnapshotMovedError(
             f"feature snapshot {path} is no longer at position {position}; another writer "
             "moved it (is `fraudwatch run` reading the same feed?)"
         )

@@ -35,6 +35,7 @@ from typing import Literal, Protocol
 import pandas as pd
 
 from fraudwatch.decision import DECISION_COLUMNS
+from fraudwatch.errors import FraudwatchError
 from fraudwatch.sinks.records import DeadLetter
 
 log = logging.getLogger(__name__)
@@ -44,6 +45,10 @@ Checkpoint = tuple[str, str]
 _Item = tuple[pd.DataFrame, list[DeadLetter], Checkpoint | None]
 _CLOSE = object()
 _NO_DECISIONS = pd.DataFrame(columns=list(DECISION_COLUMNS))
+
+
+class StoreWriteError(FraudwatchError, RuntimeError):
+    """A batch could not be stored: the exactly-once writer stops its pipeline with it."""
 
 
 class DecisionStore(Protocol):
@@ -197,7 +202,7 @@ class BatchWriter:
 
     def _raise(self) -> None:
         if self.error is not None and self.on_error == "raise":
-            raise RuntimeError(f"storing a batch failed: {self.error}") from self.error
+            raise StoreWriteError(f"storing a batch failed: {self.error}") from self.error
 
     def _done(self, items: int) -> None:
         with self._idle:

@@ -382,9 +382,10 @@ class Store:
 def upgrade_database(url: str | None) -> str:
     """Migrate the given database (default: the configured one) to head; returns its masked URL."""
     settings = get_settings()
-    direct = settings.direct_database_url if url is None and settings.database_url else None
-    store = Store(
-        database_url(url or settings.database_url, settings.data_dir), migration_url=direct
+    store = (
+        Store.from_settings(settings)
+        if url is None
+        else Store(database_url(url, settings.data_dir))
     )
     try:
         store.upgrade()

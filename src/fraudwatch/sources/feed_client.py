@@ -182,7 +182,7 @@ class FeedClient:
         url: str,
         *,
         timeout: float = 10.0,
-        retries: int = 5,
+        retries: int = 6,  # waits of at least 15.75 s in all (x0.5-1.5 jitter)
         backoff: float = 0.5,
         api_key: str | None = None,
     ) -> None:
